@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Control-plane benchmark: `studio serve` vs a Flask + gunicorn baseline, measured in the same run.
+#   usage: bench/run.sh BUILD_DIR        (make bench calls it; BUILD_DIR holds the `studio` binary)
+# Loopback only, bounded time (about 1.5 min). Prints a summary table (metric, studio, baseline,
+# ratio, target) and writes BUILD_DIR/bench-results.json. Every server it starts is killed on exit.
+# Environment: BENCH_RUNS (cold starts per server, default 10), BENCH_DURATION (wrk seconds,
+# default 10), BENCH_KEEP=1 keeps the work dir (logs, wrk output, data dirs) for inspection.
+set -euo pipefail
+
+build_dir="${1:-build}"
+here="$(cd "$(dirname "$0")" && pwd)"
+studio="$(cd "$build_dir" 2>/dev/null && pwd)/studio" || true
+if [ ! -x "$studio" ]; then
+  echo "bench: no executable studio in '$build_dir' (run make build first)" >&2
+  exit 2
+fi
+for tool in wrk /usr/bin/python3; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool not found (scripts/install-deps.sh installs it)" >&2; exit 2; }
+done
+if ! /usr/bin/python3 -c 'import flask, gunicorn' 2>/dev/null; then
+  echo "bench: Debian's python3-flask / python3-gunicorn are missing (scripts/install-deps.sh installs them)" >&2
+  exit 2
+fi
+
+workdir="$(mktemp -d "${TMPDIR:-/tmp}/studio-bench.XXXXXX")"
+bench_pid=""
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if [ -n "$bench_pid" ] && kill -0 "$bench_pid" 2>/dev/null; then
+    kill -TERM "$bench_pid" 2>/dev/null || true
+    wait "$bench_pid" 2>/dev/null || true
+  fi
+  # Belt and braces: every server was started in its own process group whose id is in pids.
+  if [ -f "$workdir/pids" ]; then
+    while read -r pid; do
+      [ -n "$pid" ] && kill -KILL -- "-$pid" 2>/dev/null || true
+    done < "$workdir/pids"
+  fi
+  if [ "${BENCH_KEEP:-0}" = 1 ] || [ "$rc" -ne 0 ]; then
+    echo "bench: logs and data kept in $workdir" >&2
+  else
+    rm -rf "$workdir"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Hard bound on the whole run; bench.py also cleans up on SIGTERM.
+timeout -s TERM 175 /usr/bin/python3 "$here/bench.py" \
+  --studio "$studio" --workdir "$workdir" \
+  --runs "${BENCH_RUNS:-10}" --duration "${BENCH_DURATION:-10}" \
+  --json-out "$(cd "$build_dir" && pwd)/bench-results.json" &
+bench_pid=$!
+wait "$bench_pid"

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The one list of MLOps Studio's dependencies. Idempotent: when everything is
+# present it only checks (a few hundred milliseconds) and exits.
+set -euo pipefail
+
+APT_PACKAGES=(
+  build-essential cmake ninja-build pkg-config ccache git
+  libcpp-httplib-dev nlohmann-json3-dev libsqlite3-dev sqlite3 libsoci-dev libpq-dev
+  libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev libssl-dev libcurl4-openssl-dev
+  libxgboost-dev xgboost libonnx-dev libprotobuf-dev protobuf-compiler
+  libargon2-dev libgtest-dev libgmock-dev libbenchmark-dev libsimdjson-dev libzstd-dev
+  postgresql prometheus curl wrk hyperfine
+  python3-scipy python3-xgboost python3-onnx python3-flask python3-gunicorn python3-requests
+  awscli chromium nodejs npm
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  # dpkg-query is fast; only packages not fully installed are handed to apt.
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [ "$status" = "installed" ] || missing+=("$p")
+done
+
+# nodejs/npm may come from outside Debian on a developer machine; accept any node >= 20.
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+  filtered=()
+  for p in "${missing[@]}"; do
+    case "$p" in nodejs|npm) ;; *) filtered+=("$p") ;; esac
+  done
+  missing=("${filtered[@]+"${filtered[@]}"}")
+fi
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "install-deps: installing ${#missing[@]} apt packages: ${missing[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm packages (frontend + test tools), pinned by package-lock.json.
+root="$(cd "$(dirname "$0")/.." && pwd)"
+if [ -f "$root/package-lock.json" ]; then
+  stamp="$root/node_modules/.install-stamp"
+  if [ ! -f "$stamp" ] || [ "$root/package-lock.json" -nt "$stamp" ]; then
+    (cd "$root" && npm ci --no-audit --no-fund --loglevel=error)
+    touch "$stamp"
+  fi
+fi

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "auth/identity.h"
+#include "auth/rbac.h"
+#include "common/status.h"
+
+namespace studio::api {
+
+// The request as handlers see it: copied out of the HTTP library so handlers never include it.
+struct HttpRequest {
+  std::string method;
+  std::string path;
+  std::string body;
+  std::string remote_addr;
+  std::map<std::string, std::string> headers;  // lowercase names
+  std::multimap<std::string, std::string> query;
+  std::map<std::string, std::string> path_params;
+
+  std::string Header(const std::string& lowercase_name) const;
+  bool HasQuery(const std::string& name) const { return query.count(name) > 0; }
+  std::string Query(const std::string& name) const;
+  const std::string& Param(const std::string& name) const { return path_params.at(name); }
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  void Json(int code, const nlohmann::json& value);
+  void NoContent() {
+    status = 204;
+    body.clear();
+  }
+};
+
+enum class AuthMethod { kNone, kBearer, kBasic, kSession };
+
+struct RequestContext {
+  const HttpRequest& req;
+  std::string request_id;
+  auth::Principal principal;
+  AuthMethod auth_method = AuthMethod::kNone;
+  std::string session_token;  // when auth_method is kSession
+  const nlohmann::json* body = nullptr;  // parsed JSON object, for routes that take a body
+
+  auth::Actor actor() const { return {principal.username, request_id}; }
+};
+
+}  // namespace studio::api

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "api/http.h"
+#include "auth/identity.h"
+#include "auth/login_limiter.h"
+#include "common/config.h"
+#include "common/metrics.h"
+#include "store/metadata_store.h"
+
+namespace studio::api {
+
+using Handler = std::function<Status(RequestContext&, HttpResponse&)>;
+
+// One entry per endpoint: dispatch, the permission check and the OpenAPI document all read it.
+struct Route {
+  std::string method;  // GET, POST, PATCH, PUT, DELETE
+  std::string path;    // /api/v1/projects/{id}
+  auth::Action action;
+  std::string tag;
+  std::string summary;
+  bool takes_body = false;
+  int success_status = 200;
+  std::string request_schema;   // components/schemas name, for the OpenAPI document
+  std::string response_schema;  // idem; empty for 204 or non-JSON
+  std::vector<std::string> query_params;
+  Handler handler;
+};
+
+// What handlers work with; owned by the server.
+struct Services {
+  const Config& config;
+  store::MetadataStore& store;
+  auth::Identity& identity;
+  auth::LoginLimiter& login_limiter;
+  metrics::Registry& metrics;
+};
+
+using RouteTable = std::vector<Route>;
+
+void AddSystemRoutes(RouteTable& routes, Services& s, const RouteTable& all_routes);
+void AddAuthRoutes(RouteTable& routes, Services& s);
+void AddUserRoutes(RouteTable& routes, Services& s);
+void AddProjectRoutes(RouteTable& routes, Services& s);
+void AddAuditRoutes(RouteTable& routes, Services& s);
+
+// OpenAPI 3.1 for every route in `routes`.
+std::string BuildOpenApi(const RouteTable& routes);
+
+}  // namespace studio::api

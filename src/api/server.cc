@@ -1,0 +1,257 @@
+#include "api/server.h"
+
+#include <httplib.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "api/error_mapping.h"
+#include "api/internal/request_guard.h"
+#include "api/router.h"
+#include "auth/identity.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "common/strings.h"
+
+namespace studio::api {
+namespace {
+
+// Per-request state on the worker thread: httplib runs pre-routing, the handler, the error
+// handler and the logger for one request on the same thread, in that order.
+struct RequestState {
+  bool active = false;
+  std::string request_id;
+  std::string route = "unmatched";
+  std::string user;
+  std::chrono::steady_clock::time_point start;
+};
+thread_local RequestState t_state;
+
+RequestState& StateFor(const httplib::Request& req) {
+  if (!t_state.active) {
+    t_state.active = true;
+    t_state.start = std::chrono::steady_clock::now();
+    t_state.route = "unmatched";
+    t_state.user.clear();
+    std::string rid = req.get_header_value("X-Request-Id");
+    t_state.request_id = IsSaneRequestId(rid) ? rid : NewUuidV7();
+  }
+  return t_state;
+}
+
+std::string ToRegex(const std::string& path, std::vector<std::string>* names) {
+  static const std::regex kParam(R"(\{([a-z_]+)\})");
+  std::string out;
+  auto begin = std::sregex_iterator(path.begin(), path.end(), kParam);
+  size_t last = 0;
+  for (auto it = begin; it != std::sregex_iterator(); ++it) {
+    out += path.substr(last, it->position() - last);
+    out += "([^/]+)";
+    names->push_back((*it)[1]);
+    last = it->position() + it->length();
+  }
+  out += path.substr(last);
+  return out;
+}
+
+class HttpApiServer final : public ApiServer {
+ public:
+  explicit HttpApiServer(Options o)
+      : options_(std::move(o)),
+        identity_(*options_.store),
+        services_{options_.config, *options_.store, identity_, limiter_, metrics_},
+        guard_(options_.config) {}
+
+  Status Init() {
+    AddAuthRoutes(routes_, services_);
+    AddUserRoutes(routes_, services_);
+    AddProjectRoutes(routes_, services_);
+    AddAuditRoutes(routes_, services_);
+    AddSystemRoutes(routes_, services_, routes_);
+    for (const Route& r : routes_) Register(r);
+    ConfigureServer();
+    return Status::Ok();
+  }
+
+  Status Bind() override {
+    const Config& c = options_.config;
+    if (c.port == 0) {
+      port_ = http_.bind_to_any_port(c.host);
+      if (port_ <= 0) return Status(ErrorCode::kTemporarilyUnavailable, "cannot bind " + c.host);
+    } else {
+      if (!http_.bind_to_port(c.host, c.port))
+        return Status(ErrorCode::kTemporarilyUnavailable,
+                      "cannot listen on " + c.host + ":" + std::to_string(c.port) +
+                          " (address in use or not permitted)");
+      port_ = c.port;
+    }
+    return Status::Ok();
+  }
+
+  int port() const override { return port_; }
+
+  Status Serve() override {
+    if (!http_.listen_after_bind()) return Internal("HTTP server stopped unexpectedly");
+    return Status::Ok();
+  }
+
+  void Stop() override { http_.stop(); }
+
+ private:
+  void ConfigureServer() {
+    const Config& c = options_.config;
+    http_.new_task_queue = [] { return new httplib::ThreadPool(64); };
+    http_.set_tcp_nodelay(true);
+    http_.set_keep_alive_max_count(10000);
+    http_.set_keep_alive_timeout(5);
+    http_.set_read_timeout(30);
+    http_.set_write_timeout(30);
+    http_.set_payload_max_length(static_cast<size_t>(c.body_limit));
+    http_.set_default_headers({
+        {"X-Content-Type-Options", "nosniff"},
+        {"X-Frame-Options", "DENY"},
+        {"Referrer-Policy", "no-referrer"},
+        {"Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; object-src 'none'"},
+        {"Cache-Control", "no-store"},
+    });
+    http_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      RequestState& st = StateFor(req);
+      Status host = guard_.CheckHost(req.get_header_value("Host"));
+      if (host.ok()) return httplib::Server::HandlerResponse::Unhandled;
+      WriteError(res, st, host);
+      return httplib::Server::HandlerResponse::Handled;
+    });
+    http_.set_error_handler(httplib::Server::HandlerWithResponse(
+        [](const httplib::Request& req, httplib::Response& res) {
+      RequestState& st = StateFor(req);
+      if (res.body.empty()) {
+        Status err(ErrorCodeForHttpStatus(res.status),
+                   res.status == 404   ? "no such endpoint: " + req.method + " " + req.path
+                   : res.status == 413 ? "request body exceeds the configured limit"
+                                       : "request refused");
+        res.set_content(ErrorBody(err), "application/json");
+      }
+      if (!res.has_header("X-Request-Id")) res.set_header("X-Request-Id", st.request_id);
+      return httplib::Server::HandlerResponse::Handled;
+    }));
+    http_.set_exception_handler(
+        [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+          RequestState& st = StateFor(req);
+          std::string what = "unknown";
+          try {
+            std::rethrow_exception(ep);
+          } catch (const std::exception& e) {
+            what = e.what();
+          } catch (...) {
+          }
+          log::ScopedContext ctx(st.request_id);
+          log::Error("unhandled exception", {{"error", what}});
+          WriteError(res, st, Internal("internal error (request id " + st.request_id + ")"));
+        });
+    http_.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+      RequestState& st = StateFor(req);
+      double secs =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - st.start).count();
+      std::string code = std::to_string(res.status);
+      metrics_
+          .GetCounter("studio_http_requests_total", "HTTP requests by method, route and status code.",
+                      {{"method", req.method}, {"route", st.route}, {"code", code}})
+          .Inc();
+      metrics_
+          .GetHistogram("studio_http_request_duration_seconds", "HTTP request latency in seconds.",
+                        metrics::DefaultLatencyBuckets(), {{"method", req.method}, {"route", st.route}})
+          .Observe(secs);
+      {
+        log::ScopedContext ctx(st.request_id);
+        if (!st.user.empty()) log::ScopedContext::SetUser(st.user);
+        log::Write(res.status >= 500 ? log::Level::kError : log::Level::kInfo, "request",
+                   {{"method", req.method},
+                    {"path", req.path},
+                    {"route", st.route},
+                    {"status", res.status},
+                    {"duration_ms", secs * 1000.0},
+                    {"remote_addr", req.remote_addr}});
+      }
+      t_state.active = false;
+    });
+  }
+
+  static void WriteError(httplib::Response& res, RequestState& st, const Status& status) {
+    res.status = HttpStatusFor(status.code());
+    res.set_content(ErrorBody(status), "application/json");
+    res.set_header("X-Request-Id", st.request_id);
+  }
+
+  void Register(const Route& route) {
+    std::vector<std::string> names;
+    std::string pattern = ToRegex(route.path, &names);
+    auto handler = [this, &route, names](const httplib::Request& req, httplib::Response& res) {
+      Dispatch(route, names, req, res);
+    };
+    if (route.method == "GET") http_.Get(pattern, handler);
+    else if (route.method == "POST") http_.Post(pattern, handler);
+    else if (route.method == "PATCH") http_.Patch(pattern, handler);
+    else if (route.method == "PUT") http_.Put(pattern, handler);
+    else if (route.method == "DELETE") http_.Delete(pattern, handler);
+  }
+
+  void Dispatch(const Route& route, const std::vector<std::string>& names,
+                const httplib::Request& raw, httplib::Response& res) {
+    RequestState& st = StateFor(raw);
+    st.route = route.path;
+    HttpRequest req;
+    req.method = raw.method;
+    req.path = raw.path;
+    req.body = raw.body;
+    req.remote_addr = raw.remote_addr;
+    for (const auto& [k, v] : raw.headers) req.headers.emplace(ToLower(k), v);
+    for (const auto& [k, v] : raw.params) req.query.emplace(k, v);
+    for (size_t i = 0; i < names.size() && i + 1 < raw.matches.size(); ++i)
+      req.path_params[names[i]] = raw.matches[i + 1];
+
+    RequestContext ctx{req, st.request_id};
+    log::ScopedContext log_ctx(st.request_id);
+    HttpResponse out;
+    nlohmann::json body;
+    Status status = guard_.Admit(route, req, identity_, limiter_, ctx, &body);
+    if (status.ok()) {
+      st.user = ctx.principal.username;
+      log::ScopedContext::SetUser(st.user);
+      if (route.takes_body) ctx.body = &body;
+      status = route.handler(ctx, out);
+    }
+    if (!status.ok()) {
+      if (status.code() == ErrorCode::kInternalError)
+        log::Error("request failed", {{"error", status.message()}});
+      WriteError(res, st, status);
+      return;
+    }
+    res.status = out.status;
+    if (out.status != 204) res.set_content(out.body, out.content_type.c_str());
+    for (const auto& [k, v] : out.headers) res.set_header(k.c_str(), v);
+    res.set_header("X-Request-Id", st.request_id);
+  }
+
+  Options options_;
+  auth::LoginLimiter limiter_;
+  metrics::Registry metrics_;
+  auth::Identity identity_;
+  Services services_;
+  RequestGuard guard_;
+  RouteTable routes_;
+  httplib::Server http_;
+  int port_ = 0;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ApiServer>> ApiServer::Create(Options options) {
+  if (!options.store) return InvalidArgument("ApiServer needs a store");
+  auto server = std::make_unique<HttpApiServer>(std::move(options));
+  RETURN_IF_ERROR(server->Init());
+  return std::unique_ptr<ApiServer>(std::move(server));
+}
+
+}  // namespace studio::api

@@ -1,0 +1,157 @@
+// The `studio` executable: argument parsing only (CLI11 is heavy; it lives in this one file).
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "cli/commands.h"
+#include "common/strings.h"
+#include "common/version.h"
+
+namespace studio::cli {
+namespace {
+
+// Store flags shared by serve and every command that opens the store directly.
+struct StoreOptions {
+  std::string config, data_dir, db;
+  void Add(CLI::App* cmd) {
+    cmd->add_option("--config", config, "YAML config file (keys as the flags, snake_case)")
+        ->envname("STUDIO_CONFIG");
+    cmd->add_option("--data-dir", data_dir, "Data directory (default ./.studio)");
+    cmd->add_option("--db", db, "Database URI: sqlite:///path/studio.db or postgresql://user:pw@host:port/db");
+  }
+  CommonFlags Flags() const {
+    CommonFlags f;
+    f.config_file = config;
+    if (!data_dir.empty()) f.values["data_dir"] = data_dir;
+    if (!db.empty()) f.values["db"] = db;
+    return f;
+  }
+};
+
+std::vector<std::string> SplitRoles(const std::string& s) { return SplitAndTrim(s, ','); }
+
+int Main(int argc, char** argv) {
+  CLI::App app{"MLOps Studio: registry, pipelines, deployments, serving and monitoring for "
+               "pre-trained ML models.\n\nExample:\n  studio serve --data-dir ./.studio --port 8080\n"};
+  app.name("studio");
+  app.require_subcommand(1);
+  app.set_version_flag("--version", kStudioVersion);
+  int rc = kExitOk;
+
+  // serve
+  auto* serve = app.add_subcommand(
+      "serve",
+      "Run the control plane (REST API, health, metrics).\n\nExample:\n"
+      "  studio serve --data-dir ./.studio --port 8080 --demo\n"
+      "  studio serve --db postgresql://studio:pw@127.0.0.1:5432/studio --host 0.0.0.0 "
+      "--allowed-hosts studio.example.com\n");
+  StoreOptions serve_store;
+  serve_store.Add(serve);
+  std::string host, port, artifacts, body_limit, log_format, allowed_hosts;
+  bool demo = false;
+  serve->add_option("--host", host, "Address to listen on (default 127.0.0.1)");
+  serve->add_option("--port", port, "Port (default 8080; 0 picks a free one)");
+  serve->add_option("--artifacts", artifacts, "Artifact store URI (default file://DATA_DIR/artifacts)");
+  serve->add_option("--body-limit", body_limit, "Largest request body in bytes (default 16 MiB)");
+  serve->add_option("--log-format", log_format, "json (default) or text");
+  serve->add_option("--allowed-hosts", allowed_hosts,
+                    "Comma-separated Host names to accept (default: loopback names when bound to "
+                    "loopback; '*' for any)");
+  serve->add_flag("--demo", demo, "Seed a demo project on first start");
+  serve->callback([&] {
+    CommonFlags f = serve_store.Flags();
+    if (!host.empty()) f.values["host"] = host;
+    if (!port.empty()) f.values["port"] = port;
+    if (!artifacts.empty()) f.values["artifacts"] = artifacts;
+    if (!body_limit.empty()) f.values["body_limit"] = body_limit;
+    if (!log_format.empty()) f.values["log_format"] = log_format;
+    if (!allowed_hosts.empty()) f.values["allowed_hosts"] = allowed_hosts;
+    rc = RunServe(f, demo);
+  });
+
+  // version
+  auto* version = app.add_subcommand("version", "Print the version.\n\nExample:\n  studio version --output json\n");
+  std::string version_output = "table";
+  version->add_option("--output", version_output, "table or json")->check(CLI::IsMember({"table", "json"}));
+  version->callback([&] { rc = RunVersion(version_output == "json"); });
+
+  // admin
+  auto* admin = app.add_subcommand("admin", "Operator commands on the metadata store.\n\nExample:\n"
+                                             "  studio admin bootstrap --username alice\n");
+  admin->require_subcommand(1);
+
+  auto* bootstrap = admin->add_subcommand(
+      "bootstrap",
+      "Create the first admin and print a one-time password (exit 1 if an admin exists).\n\n"
+      "Example:\n  echo 's3cret-pass' | studio admin bootstrap --username alice --password-stdin\n"
+      "  studio admin bootstrap --username alice --json\n");
+  StoreOptions bootstrap_store;
+  bootstrap_store.Add(bootstrap);
+  std::string bootstrap_user;
+  bool bootstrap_stdin = false, bootstrap_json = false;
+  bootstrap->add_option("--username", bootstrap_user, "Admin username")->required();
+  bootstrap->add_flag("--password-stdin", bootstrap_stdin, "Read the password from stdin instead of generating one");
+  bootstrap->add_flag("--json", bootstrap_json, "Print {\"username\",\"password\"}");
+  bootstrap->callback([&] {
+    rc = RunBootstrap(bootstrap_store.Flags(), bootstrap_user, bootstrap_stdin, bootstrap_json);
+  });
+
+  auto* migrate = admin->add_subcommand(
+      "migrate", "Apply pending schema migrations (idempotent).\n\nExample:\n  studio admin migrate --db postgresql://studio@127.0.0.1/studio\n");
+  StoreOptions migrate_store;
+  migrate_store.Add(migrate);
+  migrate->callback([&] { rc = RunMigrate(migrate_store.Flags()); });
+
+  auto* user = admin->add_subcommand("user", "Manage users.\n\nExample:\n  studio admin user create --username bob --roles ml_engineer\n");
+  user->require_subcommand(1);
+  auto* user_create = user->add_subcommand(
+      "create", "Create a user (prints a one-time password unless --password-stdin).\n\nExample:\n"
+                "  studio admin user create --username bob --roles ml_engineer,data_engineer\n");
+  StoreOptions create_store;
+  create_store.Add(user_create);
+  std::string create_user, create_roles;
+  bool create_stdin = false, create_json = false;
+  user_create->add_option("--username", create_user, "Username")->required();
+  user_create->add_option("--roles", create_roles,
+                          "Comma-separated: ml_engineer, data_engineer, production_team, "
+                          "monitoring_team, model_sponsor, admin");
+  user_create->add_flag("--password-stdin", create_stdin, "Read the password from stdin");
+  user_create->add_flag("--json", create_json, "Print the user and password as JSON");
+  user_create->callback([&] {
+    rc = RunUserCreate(create_store.Flags(), create_user, SplitRoles(create_roles), create_stdin, create_json);
+  });
+
+  auto* set_roles = user->add_subcommand(
+      "set-roles", "Replace a user's roles.\n\nExample:\n  studio admin user set-roles --username bob --roles production_team\n");
+  StoreOptions roles_store;
+  roles_store.Add(set_roles);
+  std::string roles_user, roles_list;
+  set_roles->add_option("--username", roles_user, "Username")->required();
+  set_roles->add_option("--roles", roles_list, "Comma-separated roles (empty removes all)")->required();
+  set_roles->callback([&] { rc = RunUserSetRoles(roles_store.Flags(), roles_user, SplitRoles(roles_list)); });
+
+  // audit
+  auto* audit = app.add_subcommand("audit", "The hash-chained audit log.\n\nExample:\n  studio audit verify\n");
+  audit->require_subcommand(1);
+  auto* verify = audit->add_subcommand(
+      "verify", "Recompute the audit hash chain; exit 1 naming the first broken event.\n\nExample:\n"
+                "  studio audit verify --data-dir ./.studio\n  studio audit verify --db postgresql://... --output json\n");
+  StoreOptions verify_store;
+  verify_store.Add(verify);
+  std::string verify_output = "table";
+  verify->add_option("--output", verify_output, "table or json")->check(CLI::IsMember({"table", "json"}));
+  verify->callback([&] { rc = RunAuditVerify(verify_store.Flags(), verify_output == "json"); });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitError;
+  }
+  return rc;
+}
+
+}  // namespace
+}  // namespace studio::cli
+
+int main(int argc, char** argv) { return studio::cli::Main(argc, argv); }

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace studio {
+
+// The settings `studio serve` and the store-touching commands share. Every key can come from a
+// flag (--body-limit), the environment (STUDIO_BODY_LIMIT) or the YAML file (body_limit).
+struct Config {
+  std::string data_dir = ".studio";
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  std::string db;         // empty: sqlite:///<data_dir>/studio.db
+  std::string artifacts;  // empty: file://<data_dir>/artifacts
+  int64_t body_limit = 16 * 1024 * 1024;
+  std::string log_format = "json";
+  std::vector<std::string> allowed_hosts;  // empty: loopback names when bound to loopback
+
+  std::string DbUri() const;
+  std::string ArtifactsUri() const;
+};
+
+// The keys above, in snake_case (the YAML spelling).
+const std::vector<std::string>& ConfigKeys();
+
+// Precedence: `flags` > STUDIO_* environment > YAML file (`config_file`, or STUDIO_CONFIG) >
+// defaults. `flags` holds only the flags the user actually gave, keyed by snake_case name.
+Result<Config> ResolveConfig(const std::map<std::string, std::string>& flags,
+                             const std::string& config_file);
+
+}  // namespace studio

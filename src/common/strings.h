@@ -1,0 +1,15 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace studio {
+
+// Appends `s` as a JSON string literal (with quotes) to `out`.
+void AppendJsonString(std::string& out, std::string_view s);
+std::vector<std::string> SplitAndTrim(std::string_view s, char sep);
+std::string Join(const std::vector<std::string>& parts, std::string_view sep);
+std::string ToLower(std::string_view s);
+
+}  // namespace studio
