@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Control-plane benchmark: `studio serve` vs a Flask + gunicorn baseline, measured in the same run.
 #   usage: bench/run.sh BUILD_DIR        (make bench calls it; BUILD_DIR holds the `studio` binary)
-# Loopback only, bounded time (about 1.5 min). Prints a summary table (metric, studio, baseline,
+# Loopback only, bounded time (about 1 min 45 s; killed at 175 s). Prints a summary table (metric, studio, baseline,
 # ratio, target) and writes BUILD_DIR/bench-results.json. Every server it starts is killed on exit.
 # Environment: BENCH_RUNS (cold starts per server, default 10), BENCH_DURATION (wrk seconds,
-# default 10), BENCH_KEEP=1 keeps the work dir (logs, wrk output, data dirs) for inspection.
+# default 10), BENCH_ROUNDS (interleaved wrk rounds per server, best counts, default 2),
+# BENCH_KEEP=1 keeps the work dir (logs, wrk output, data dirs) for inspection.
 set -euo pipefail
 
 build_dir="${1:-build}"
@@ -51,7 +52,7 @@ trap 'exit 143' TERM
 # Hard bound on the whole run; bench.py also cleans up on SIGTERM.
 timeout -s TERM 175 /usr/bin/python3 "$here/bench.py" \
   --studio "$studio" --workdir "$workdir" \
-  --runs "${BENCH_RUNS:-10}" --duration "${BENCH_DURATION:-10}" \
+  --runs "${BENCH_RUNS:-10}" --duration "${BENCH_DURATION:-10}" --rounds "${BENCH_ROUNDS:-2}" \
   --json-out "$(cd "$build_dir" && pwd)/bench-results.json" &
 bench_pid=$!
 wait "$bench_pid"

@@ -4,7 +4,8 @@ It does the same work as `studio serve` for the routes the benchmark hits:
   GET /healthz                 -> {"status":"ok"}
   GET /readyz                  -> opens SQLite, reads the schema version -> {"status":"ready","schema_version":N}
   GET /api/v1/projects/<id>    -> Host check, bearer token looked up as SHA-256 in SQLite (joined with its
-                                  user: revoked / expired / disabled checks; then the user's roles), project row read by id or name,
+                                  user: revoked / expired / disabled checks; last use noted at most once a minute;
+                                  then the user's roles), project row read by id or name,
                                   JSON body, X-Request-Id header; errors as {"error_code","message"}.
 
 It is written to be fair to Python: one SQLite connection per thread, reused across requests (like a
@@ -78,17 +79,23 @@ def _authenticate():
     token_hash = hashlib.sha256(auth[7:].strip().encode()).hexdigest()
     conn = db()
     row = conn.execute(
-        "SELECT u.id, u.username, u.disabled, t.expires_at, t.revoked_at "
+        "SELECT u.id, u.username, u.disabled, t.id, t.expires_at, t.revoked_at, t.last_used_at "
         "FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?",
         (token_hash,),
     ).fetchone()
     if row is None:
         return None, "invalid token"
-    user_id, username, disabled, expires_at, revoked_at = row
+    user_id, username, disabled, token_id, expires_at, revoked_at, last_used_at = row
+    now = int(time.time() * 1000)
     if revoked_at or disabled:
         return None, "invalid token"
-    if expires_at and expires_at <= int(time.time() * 1000):
+    if expires_at and expires_at <= now:
         return None, "token expired"
+    if now - last_used_at > 60000:  # like studio: note the token's use at most once a minute
+        try:
+            conn.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", (now, token_id))
+        except sqlite3.Error:
+            pass  # best effort
     roles = [r[0] for r in conn.execute("SELECT role FROM role_bindings WHERE user_id = ? ORDER BY role", (user_id,))]
     return (username, roles), None
 

@@ -113,7 +113,8 @@ int RunServe(const CommonFlags& flags, bool demo) {
   int port = (*server)->port();
   log::Info("listening", {{"host", config.host},
                           {"port", port},
-                          {"db", std::string(store.backend())},
+                          {"backend", std::string(store.backend())},
+                          {"db", store::RedactDbUri(config.DbUri())},
                           {"data_dir", config.data_dir}});
   std::cout << "MLOps Studio listening on http://" << config.host << ":" << port << std::endl;
 

@@ -53,6 +53,9 @@ struct StoreOptions {
 };
 
 // `sqlite:///abs/path.db`, `sqlite://rel/path.db`, or `postgresql://user:pw@host:port/db`.
+// The URI with any password replaced by "***", for logs and errors.
+std::string RedactDbUri(const std::string& uri);
+
 Result<std::unique_ptr<MetadataStore>> OpenStore(const std::string& uri,
                                                  const StoreOptions& options = {});
 

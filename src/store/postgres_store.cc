@@ -2,6 +2,7 @@
 #include <libpq-fe.h>
 #include <soci/postgresql/soci-postgresql.h>
 
+#include "store/internal/pg_uri.h"
 #include "store/internal/soci_store.h"
 #include "store/internal/store_factories.h"
 
@@ -60,8 +61,8 @@ class PostgresStore final : public SociStore {
 
 Result<std::unique_ptr<MetadataStore>> OpenPostgresStore(const std::string& uri,
                                                          const StoreOptions& options) {
-  // libpq parses postgresql:// URIs itself (user, password, host, port, dbname, params).
-  auto store = std::make_unique<PostgresStore>(uri, options.pool_size);
+  ASSIGN_OR_RETURN(std::string conninfo, PostgresUriToConninfo(uri));
+  auto store = std::make_unique<PostgresStore>(conninfo, options.pool_size);
   RETURN_IF_ERROR(store->Open());
   return std::unique_ptr<MetadataStore>(std::move(store));
 }

@@ -27,6 +27,7 @@ import threading
 import time
 import unittest
 import uuid
+import weakref
 from pathlib import Path
 
 import requests
@@ -45,6 +46,18 @@ ROLES = ["ml_engineer", "data_engineer", "production_team", "monitoring_team",
          "model_sponsor", "admin"]
 TS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 HTTP_TIMEOUT = 30
+
+# unittest turns all warnings on; the ResourceWarnings of short-lived HTTP clients are noise.
+_orig_runner_run = unittest.TextTestRunner.run
+
+
+def _run_without_resource_warnings(self, test):
+    if self.warnings == "default":
+        self.warnings = None
+    return _orig_runner_run(self, test)
+
+
+unittest.TextTestRunner.run = _run_without_resource_warnings
 
 _libc = ctypes.CDLL("libc.so.6", use_errno=True)
 _PR_SET_PDEATHSIG = 1
@@ -108,7 +121,13 @@ class _Pg:
                        capture_output=True)
 
     def uri_for(self, dbname):
-        return re.sub(r"/[^/]*$", "/" + dbname, self.base_uri())
+        """The base URI with another database name (any ?query is kept)."""
+        return re.sub(r"/[^/?]*(\?.*)?$", lambda m: "/" + dbname + (m.group(1) or ""),
+                      self.base_uri())
+
+    @staticmethod
+    def dbname(uri):
+        return re.search(r"/([^/?]*)(\?.*)?$", uri).group(1)
 
     def psql(self, uri, sql, check=False):
         r = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
@@ -123,7 +142,7 @@ class _Pg:
         return self.uri_for(name)
 
     def drop_database(self, uri):
-        name = uri.rsplit("/", 1)[1]
+        name = self.dbname(uri)
         self.psql(self.uri_for("postgres"), f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
@@ -193,6 +212,7 @@ class Client(requests.Session):
         super().__init__()
         self.server = server
         self.origin = origin
+        server.clients.add(self)
 
     def request(self, method, url, *args, **kwargs):
         if url.startswith("/"):
@@ -232,6 +252,7 @@ class StudioServer:
         self._starts = 0
         self.stderr_path = None
         self.stdout_path = None
+        self.clients = weakref.WeakSet()
         _ALL_SERVERS.append(self)
 
     @property
@@ -288,6 +309,10 @@ class StudioServer:
         """SIGTERM and wait; returns the exit code."""
         if self.proc is None:
             return None
+        # Idle keep-alive connections hold the server's drain until its keep-alive timeout;
+        # close ours first so the suite stays fast.
+        for c in list(self.clients):
+            c.close()
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:

@@ -154,23 +154,47 @@ class ProjectTests(StudioTestCase):
         listed = [p["name"] for p in list_all(self.api, "/api/v1/projects")]
         self.assertFalse([n for n in listed if n.startswith("types-")], listed)
 
+    def fresh_api(self):
+        """A Bearer client on its own connection, so one refused request cannot disturb the
+        connection other tests use."""
+        c = self.server.token_client(self.api.headers["Authorization"][len("Bearer "):])
+        self.addCleanup(c.close)
+        return c
+
     def test_malformed_bodies(self):
         url = "/api/v1/projects"
         for raw in ("{\"name\": ", "not json", "[]", "\"just a string\"", "null", "42",
                     "{\"name\": \"dup-key\", \"name\": \"dup-key\"", "\xff\xfe"):
             with self.subTest(raw=raw):
-                r = self.api.post(url, data=raw.encode("latin-1"),
-                                  headers={"Content-Type": "application/json"})
+                r = self.fresh_api().post(url, data=raw.encode("latin-1"),
+                                          headers={"Content-Type": "application/json"})
                 self.assertError(r, 400, BAD_REQ)
         for ctype in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data",
-                      None):
+                      "multipart/form-data; boundary=xyz", None):
             with self.subTest(ctype=ctype):
                 h = {"Content-Type": ctype} if ctype else {}
-                r = self.api.post(url, data=b'{"name": "ctype-test"}', headers=h)
+                r = self.fresh_api().post(url, data=b'{"name": "ctype-test"}', headers=h)
                 self.assertError(r, 415, "UNSUPPORTED_MEDIA_TYPE")
-        r = self.api.post(url, data=b'{"name": "ctype-charset"}',
-                          headers={"Content-Type": "application/json; charset=utf-8"})
+        r = self.fresh_api().post(url, data=b'{"name": "ctype-charset"}',
+                                  headers={"Content-Type": "application/json; charset=utf-8"})
         self.assertStatus(r, 201)
+
+    def test_refused_bodies_do_not_desynchronize_keep_alive(self):
+        """A request refused before its body is read must not leave the body on the connection
+        to be parsed as the next request (response desync / request smuggling)."""
+        ctypes = ("multipart/form-data", "multipart/form-data; boundary=xyz", "text/plain")
+        failures = []
+        for i in range(8):
+            for ctype in ctypes:
+                c = self.fresh_api()
+                self.assertStatus(c.get("/api/v1/projects"), 200)   # warm, reused connection
+                c.post("/api/v1/projects", data=b'{"name": "desync-test"}',
+                       headers={"Content-Type": ctype})
+                r = c.get("/healthz", headers={"X-Request-Id": f"after-{i}"})
+                if r.status_code != 200 or r.headers.get("X-Request-Id") != f"after-{i}":
+                    failures.append(f"after a {ctype!r} POST: {r.status_code} {r.text[:100]}")
+        self.assertEqual(failures, [], "the next request on the keep-alive connection got "
+                                       "another request's response")
 
     def _raw_post_big(self, size):
         """POST `size` bytes with Content-Length, reading the response as soon as the server
