@@ -19,6 +19,7 @@ import json
 import os
 import platform
 import re
+import resource
 import signal
 import socket
 import statistics
@@ -240,14 +241,47 @@ def memory(pid):
 
 # ---------------------------------------------------------------- wrk
 
+TICKS = os.sysconf("SC_CLK_TCK")
 
-def run_wrk(port, path, token, seconds, tag, workdir, latency=True):
+
+def tree_cpu_seconds(pid):
+    total = 0
+    for p in proc_tree(pid):
+        try:
+            with open("/proc/%d/stat" % p) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / TICKS
+
+
+def machine_busy_seconds():
+    with open("/proc/stat") as f:
+        vals = [int(x) for x in f.readline().split()[1:]]
+    return (sum(vals) - vals[3] - (vals[4] if len(vals) > 4 else 0)) / TICKS
+
+
+def children_cpu_seconds():
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def run_wrk(port, path, token, seconds, tag, workdir, latency=True, server_pid=None):
+    """Runs wrk; with server_pid, also measures how much CPU went to processes other than the
+    server and wrk during the run (another build or test on the machine) as `foreign_cpu`."""
+    if server_pid:
+        before = (machine_busy_seconds(), tree_cpu_seconds(server_pid), children_cpu_seconds(), time.time())
     cmd = ["wrk", "-t2", "-c16", "-d%ds" % seconds]
     if latency:
         cmd.append("--latency")
     cmd += ["-s", os.path.join(HERE, "wrk_report.lua"), "-H", "Authorization: Bearer " + token,
             "http://127.0.0.1:%d%s" % (port, path)]
     out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=seconds + 30)
+    if server_pid:
+        after = (machine_busy_seconds(), tree_cpu_seconds(server_pid), children_cpu_seconds(), time.time())
+        busy, server, wrk_cpu, wall = (a - b for a, b in zip(after, before))
+        foreign = max(0.0, busy - server - wrk_cpu) / (wall * (os.cpu_count() or 1))
     text = out.stdout.decode(errors="replace")
     with open(os.path.join(workdir, "logs", "wrk-%s.txt" % tag), "w") as f:
         f.write(" ".join(cmd[:-3] + ["-H", "'Authorization: Bearer ***'", cmd[-1]]) + "\n" + text)
@@ -259,6 +293,8 @@ def run_wrk(port, path, token, seconds, tag, workdir, latency=True):
         k, v = kv.split("=")
         res[k] = float(v)
     res["errors"] = int(sum(res[k] for k in res if k.startswith("err_")))
+    if server_pid:
+        res["foreign_cpu"] = foreign
     return res
 
 
@@ -503,7 +539,7 @@ def main():
                 run_wrk(t["port"], t["path"], t["token"], args.warmup, "%s-warmup-%d" % (name, r), args.workdir,
                         latency=False)
                 t["rounds"].append(run_wrk(t["port"], t["path"], t["token"], args.duration,
-                                           "%s-%d" % (name, r), args.workdir))
+                                           "%s-%d" % (name, r), args.workdir, server_pid=t["proc"].pid))
         for t in targets.values():
             t["after_load"] = memory(t["proc"].pid)
             t["wrk"] = max(t["rounds"], key=lambda w: w["rps"])  # best round: the least disturbed one
@@ -563,6 +599,10 @@ def main():
     if info["busy_before"] > 0.15:
         print("WARNING : the machine was %.0f%% busy before the bench started (another build or test?): "
               "the figures below are unreliable; rerun on an idle machine" % (100 * info["busy_before"]))
+    disturbed = [n for n, w in (("studio", sw), ("baseline", bw)) if w["foreign_cpu"] > 0.10]
+    if disturbed:
+        print("WARNING : other processes took over 10%% of the CPU during the counted %s run(s): "
+              "throughput figures are unreliable; rerun on an idle machine" % " and ".join(disturbed))
     print()
     print(table(rows))
     print()
@@ -571,7 +611,8 @@ def main():
     print("  baseline cold starts (ms) : %s" % ", ".join("%.0f" % t for t in b_times))
     for name, label in (("studio", "studio"), ("sync", "baseline sync"), ("gthread", "baseline gthread")):
         w = results["studio_load"] if name == "studio" else base[name]
-        print("  %-26s: %s" % (label + " rounds req/s", ", ".join("%.0f" % x["rps"] for x in w["rounds"])))
+        print("  %-26s: %s" % (label + " rounds req/s", ", ".join(
+            "%.0f (other processes: %.0f%% CPU)" % (x["rps"], 100 * x["foreign_cpu"]) for x in w["rounds"])))
     print("  studio SIGTERM (cold runs): exit codes %s, median %.1f ms"
           % (sorted(set(rc for rc, _ in s_stops + first_stops)), statistics.median(ms for _, ms in s_stops)))
     print("  %-26s: %.0f, p50 %s, p99 %s, errors %d (the other worker class)"

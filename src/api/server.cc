@@ -104,6 +104,11 @@ class HttpApiServer final : public ApiServer {
     const Config& c = options_.config;
     http_.new_task_queue = [] { return new httplib::ThreadPool(64); };
     http_.set_tcp_nodelay(true);
+    // httplib's default also sets SO_REUSEPORT, which lets a second server bind a port in use.
+    http_.set_socket_options([](socket_t sock) {
+      int yes = 1;
+      setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    });
     http_.set_keep_alive_max_count(10000);
     http_.set_keep_alive_timeout(5);
     http_.set_read_timeout(30);
@@ -118,6 +123,7 @@ class HttpApiServer final : public ApiServer {
     });
     http_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       RequestState& st = StateFor(req);
+      NeutralizeMultipart(const_cast<httplib::Request&>(req));
       Status host = guard_.CheckHost(req.get_header_value("Host"));
       if (host.ok()) return httplib::Server::HandlerResponse::Unhandled;
       WriteError(res, st, host);
@@ -176,6 +182,17 @@ class HttpApiServer final : public ApiServer {
       }
       t_state.active = false;
     });
+  }
+
+  // httplib parses multipart bodies itself and, when that fails, answers without reading the
+  // rest of the body, which then desynchronizes the keep-alive connection. We never accept
+  // multipart, so relabel it: the body is read (and discarded) like any other and the handler
+  // answers 415. The Request object is process_request's own, so the write is well-defined.
+  static void NeutralizeMultipart(httplib::Request& req) {
+    std::string type = req.get_header_value("Content-Type");
+    if (ToLower(type).rfind("multipart/", 0) != 0) return;
+    req.headers.erase("Content-Type");
+    req.headers.emplace("Content-Type", "application/x-refused-" + type.substr(0, type.find(';')));
   }
 
   static void WriteError(httplib::Response& res, RequestState& st, const Status& status) {

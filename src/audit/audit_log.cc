@@ -13,9 +13,10 @@ std::string CanonicalJson(const store::AuditEventRecord& e) {
   nlohmann::json details = nlohmann::json::parse(e.details_json, nullptr, false);
   if (details.is_discarded()) details = e.details_json;  // hash what is stored, even if odd
   // nlohmann::json objects are std::map-backed, so dump() emits sorted keys.
+  // ts as the API serves it (RFC 3339, ms), so anyone can verify an event as served.
   nlohmann::json j = {{"seq", e.seq},
                       {"id", e.id},
-                      {"ts", e.ts},
+                      {"ts", FormatRfc3339(e.ts)},
                       {"actor", e.actor},
                       {"action", e.action},
                       {"resource_type", e.resource_type},

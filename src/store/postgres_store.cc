@@ -36,6 +36,11 @@ class PostgresStore final : public SociStore {
     PQclear(res);
   }
 
+  void Revive(soci::session& s) override {
+    auto* backend = static_cast<soci::postgresql_session_backend*>(s.get_backend());
+    if (backend == nullptr || PQstatus(backend->conn_) != CONNECTION_OK) s.reconnect();
+  }
+
   const char* BeginWriteSql() const override { return "BEGIN"; }
   const std::vector<Migration>& Migrations() const override { return PostgresMigrations(); }
   bool SerializeWrites() const override { return false; }
@@ -47,10 +52,15 @@ class PostgresStore final : public SociStore {
   bool IsConnectionError(const std::exception& e) const override {
     if (const auto* pe = dynamic_cast<const soci::postgresql_soci_error*>(&e)) {
       std::string st = pe->sqlstate();
-      return st.rfind("08", 0) == 0 || st == "57P01" || st == "57P02" || st == "57P03";
+      if (st.rfind("08", 0) == 0 || st == "57P01" || st == "57P02" || st == "57P03") return true;
     }
     const auto* se = dynamic_cast<const soci::soci_error*>(&e);
-    return se && se->get_error_category() == soci::soci_error::connection_error;
+    if (se && se->get_error_category() == soci::soci_error::connection_error) return true;
+    // A failed reconnect surfaces as a plain error whose text is libpq's.
+    std::string what = e.what();
+    return what.find("Cannot establish connection") != std::string::npos ||
+           what.find("server closed the connection") != std::string::npos ||
+           what.find("no connection to the server") != std::string::npos;
   }
 
  private:

@@ -207,6 +207,19 @@ class LifecycleTests(StudioTestCase):
         self.assertStatus(srv.admin.get("/api/v1/projects/drained"), 200)
         self.assertEqual(srv.stop(), 0)
 
+    @skip_unless_sqlite_run()
+    def test_port_in_use_is_an_error(self):
+        srv = self.new_server()
+        other = self.new_store()
+        try:
+            r = run_cli(["serve", "--host", "127.0.0.1", "--port", srv.port]
+                        + other.serve_args(), timeout=5)
+        except subprocess.TimeoutExpired:
+            self.fail(f"a second `studio serve` on busy port {srv.port} kept running "
+                      "(both processes share the port, e.g. via SO_REUSEPORT)")
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertStatus(srv.admin.get("/api/v1/me"), 200)
+
     @unittest.skipIf(BACKEND != "postgres", "needs a database server that can be taken away")
     def test_database_outage_is_503_then_recovers(self):
         srv = self.new_server()

@@ -139,9 +139,12 @@ Status RequestGuard::ParseBody(const Route& route, const HttpRequest& req,
   std::string type = ToLower(req.Header("content-type"));
   std::string mime = type.substr(0, type.find(';'));
   while (!mime.empty() && mime.back() == ' ') mime.pop_back();
-  if (mime != "application/json")
+  if (mime != "application/json") {
+    const std::string relabeled = "application/x-refused-";  // see NeutralizeMultipart
+    if (type.rfind(relabeled, 0) == 0) type = type.substr(relabeled.size());
     return Status(ErrorCode::kUnsupportedMediaType,
                   "request bodies must be application/json (got '" + type + "')");
+  }
   *body = nlohmann::json::parse(req.body, nullptr, false);
   if (body->is_discarded()) return Status(ErrorCode::kBadRequest, "malformed JSON in request body");
   if (!body->is_object()) return Status(ErrorCode::kBadRequest, "request body must be a JSON object");

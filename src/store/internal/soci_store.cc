@@ -53,25 +53,34 @@ Status SociStore::RunInTransaction(soci::session& s, const std::function<Status(
   return st;
 }
 
-Status SociStore::Write(const std::function<Status(Tx&)>& fn) {
-  try {
-    soci::session s(pool_);
-    std::unique_lock<std::mutex> lock(write_mu_, std::defer_lock);
-    if (SerializeWrites()) lock.lock();
-    return RunInTransaction(s, fn);
-  } catch (const std::exception& e) {
-    return Translate(e);
+Status SociStore::WithSession(const std::function<Status(soci::session&)>& body) {
+  for (int attempt = 0;; ++attempt) {
+    try {
+      soci::session s(pool_);
+      Revive(s);
+      return body(s);
+    } catch (const std::exception& e) {
+      if (attempt <= pool_size_ && IsConnectionError(e)) continue;
+      return Translate(e);
+    }
   }
 }
 
+Status SociStore::Write(const std::function<Status(Tx&)>& fn) {
+  // Exceptions escaping RunInTransaction come from BEGIN only: the caller's work has not run.
+  return WithSession([&](soci::session& s) {
+    std::unique_lock<std::mutex> lock(write_mu_, std::defer_lock);
+    if (SerializeWrites()) lock.lock();
+    return RunInTransaction(s, fn);
+  });
+}
+
 Status SociStore::Read(const std::function<Status(Tx&)>& fn) {
-  try {
-    soci::session s(pool_);
+  // Reads are idempotent, so a dropped connection is retried on a revived one.
+  return WithSession([&](soci::session& s) {
     Tx tx(s, *this);
     return fn(tx);
-  } catch (const std::exception& e) {
-    return Translate(e);
-  }
+  });
 }
 
 Status SociStore::Ping() {

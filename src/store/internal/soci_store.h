@@ -35,10 +35,15 @@ class SociStore : public MetadataStore, protected Dialect {
   virtual bool IsConnectionError(const std::exception& e) const = 0;
   // SQLite allows one writer: serialize in-process instead of spinning on SQLITE_BUSY.
   virtual bool SerializeWrites() const = 0;
+  // Reopens a pooled connection the server dropped (database restart, failover).
+  virtual void Revive(soci::session&) {}
 
  private:
   Status Translate(const std::exception& e) const;
   Status RunInTransaction(soci::session& s, const std::function<Status(Tx&)>& fn);
+  // Runs `body` on a leased, revived session; a connection error before any statement of the
+  // caller ran (so retrying is safe) is retried, once per pooled connection at most.
+  Status WithSession(const std::function<Status(soci::session&)>& body);
 
   int pool_size_;
   soci::connection_pool pool_;
