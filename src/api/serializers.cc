@@ -1,5 +1,6 @@
 #include "api/serializers.h"
 
+#include "audit/audit_log.h"
 #include "auth/rbac.h"
 #include "common/time_util.h"
 
@@ -47,19 +48,11 @@ nlohmann::json ToJson(const store::ProjectRecord& p) {
 }
 
 nlohmann::json ToJson(const store::AuditEventRecord& e) {
-  nlohmann::json details = nlohmann::json::parse(e.details_json, nullptr, false);
-  if (details.is_discarded()) details = e.details_json;
-  return {{"seq", e.seq},
-          {"id", e.id},
-          {"ts", FormatRfc3339(e.ts)},
-          {"actor", e.actor},
-          {"action", e.action},
-          {"resource_type", e.resource_type},
-          {"resource_id", e.resource_id},
-          {"request_id", e.request_id},
-          {"details", details},
-          {"prev_hash", e.prev_hash},
-          {"hash", e.hash}};
+  // Exactly the bytes the hash covers, plus the two links: clients can re-verify what they get.
+  nlohmann::json out = nlohmann::json::parse(audit::CanonicalJson(e));
+  out["prev_hash"] = e.prev_hash;
+  out["hash"] = e.hash;
+  return out;
 }
 
 }  // namespace studio::api

@@ -73,7 +73,8 @@ CREATE INDEX audit_events_actor ON audit_events(actor, seq);
 CREATE INDEX audit_events_resource ON audit_events(resource_type, resource_id, seq);
 CREATE INDEX audit_events_ts ON audit_events(ts);
 
--- The chain head: updating it first takes a row lock, so appends are serialized.
+-- The chain head: updating it first takes the write lock (SQLite) or a row lock (PostgreSQL),
+-- so appends are serialized.
 CREATE TABLE audit_head (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   seq BIGINT NOT NULL,
@@ -82,15 +83,3 @@ CREATE TABLE audit_head (
 INSERT INTO audit_head (id, seq, hash)
   VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
 
-CREATE FUNCTION audit_events_immutable() RETURNS trigger AS $$
-BEGIN
-  RAISE EXCEPTION 'audit events are immutable';
-END;
-$$ LANGUAGE plpgsql;
-
-CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
-  FOR EACH ROW EXECUTE FUNCTION audit_events_immutable();
-CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
-  FOR EACH ROW EXECUTE FUNCTION audit_events_immutable();
-CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
-  FOR EACH STATEMENT EXECUTE FUNCTION audit_events_immutable();
