@@ -6,6 +6,11 @@
 #
 # Works as root (the server itself runs as the `postgres` user, which must own the data and
 # socket dirs) and as an ordinary user. A DIR left behind by a crashed run is cleaned up first.
+#
+# DIR/owner records the process that started the cluster (ctest, or your shell). While that
+# process is alive, `start`/`stop` from another process leave the cluster alone, so two ctest
+# runs in one build dir cannot pull each other's database away (the second one's postgres
+# tests fail at pg_start instead). PG_HARNESS_FORCE=1 overrides.
 set -euo pipefail
 
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
@@ -48,6 +53,17 @@ stop_server() {
   fi
 }
 
+# Prints the pid of a live process other than our parent that owns the running cluster.
+foreign_owner() {
+  [ "${PG_HARNESS_FORCE:-0}" = 1 ] && return 1
+  [ -f "$dir/owner" ] && [ -f "$dir/data/postmaster.pid" ] || return 1
+  local owner
+  owner="$(cat "$dir/owner" 2>/dev/null || true)"
+  [ -n "$owner" ] && [ "$owner" != "$PPID" ] && kill -0 "$owner" 2>/dev/null || return 1
+  as_owner "$PG_BIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1 || return 1
+  echo "$owner"
+}
+
 free_port() {
   "$PY" -c 'import socket
 s = socket.socket()
@@ -57,6 +73,11 @@ s.close()'
 }
 
 start() {
+  local owner
+  if owner="$(foreign_owner)"; then
+    echo "pg-harness: $dir is in use by a running session (pid $owner); not touching it" >&2
+    exit 2
+  fi
   # A previous run may have crashed and left its server and files behind.
   if [ -e "$dir" ]; then
     stop_server
@@ -98,12 +119,18 @@ start() {
 
   psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d postgres \
     -c 'CREATE DATABASE studio_test' >/dev/null
+  echo "$PPID" >"$dir/owner"
   echo "$port" >"$dir/port"
   echo "postgresql://postgres@127.0.0.1:$port/studio_test" >"$dir/uri"
   echo "pg-harness: PostgreSQL on 127.0.0.1:$port ($(cat "$dir/uri"))"
 }
 
 stop() {
+  local owner
+  if owner="$(foreign_owner)"; then
+    echo "pg-harness: $dir belongs to a running session (pid $owner); leaving it" >&2
+    exit 0
+  fi
   if [ -e "$dir" ]; then
     stop_server
     rm -rf "$dir"

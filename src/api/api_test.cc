@@ -20,7 +20,8 @@ TEST(ErrorMappingTest, MlflowStatusesAndOurs) {
   EXPECT_EQ(HttpStatusFor(ErrorCode::kUnsupportedMediaType), 415);
   EXPECT_EQ(HttpStatusFor(ErrorCode::kRequestLimitExceeded), 429);
   EXPECT_EQ(HttpStatusFor(ErrorCode::kTemporarilyUnavailable), 503);
-  auto body = nlohmann::json::parse(ErrorBody(InvalidArgument("bad \"x\"").WithDetail("name", "too short")));
+  auto body = nlohmann::json::parse(
+      ErrorBody(InvalidArgument("bad \"x\"").WithDetail("name", "too short")));
   EXPECT_EQ(body["error_code"], "INVALID_PARAMETER_VALUE");
   EXPECT_EQ(body["message"], "bad \"x\"");
   EXPECT_EQ(body["details"]["name"], "too short");
@@ -28,7 +29,8 @@ TEST(ErrorMappingTest, MlflowStatusesAndOurs) {
 }
 
 TEST(BodyReaderTest, CollectsEveryProblem) {
-  auto body = nlohmann::json::parse(R"({"name": 5, "tags": ["a"], "extra": 1, "ok": "yes", "n": 99})");
+  auto body =
+      nlohmann::json::parse(R"({"name": 5, "tags": ["a"], "extra": 1, "ok": "yes", "n": 99})");
   BodyReader r(body);
   r.String("name", true);
   r.StringMap("tags", false);

@@ -49,7 +49,7 @@ struct RequestContext {
   std::string request_id;
   auth::Principal principal;
   AuthMethod auth_method = AuthMethod::kNone;
-  std::string session_token;  // when auth_method is kSession
+  std::string session_token;             // when auth_method is kSession
   const nlohmann::json* body = nullptr;  // parsed JSON object, for routes that take a body
 
   auth::Actor actor() const { return {principal.username, request_id}; }

@@ -130,7 +130,9 @@ Result<PageRequest> ParsePage(const HttpRequest& req, int default_max) {
   return page;
 }
 
-std::string EncodePageToken(const std::string& last_key) { return crypto::Base64UrlEncode(last_key); }
+std::string EncodePageToken(const std::string& last_key) {
+  return crypto::Base64UrlEncode(last_key);
+}
 
 nlohmann::json ListResponse(nlohmann::json items, const std::string& next_key) {
   nlohmann::json out = {{"items", std::move(items)}};

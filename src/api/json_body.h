@@ -23,7 +23,8 @@ class BodyReader {
   std::optional<bool> Bool(const std::string& name, bool required);
   std::optional<int64_t> Int(const std::string& name, bool required, int64_t min, int64_t max);
   std::optional<std::vector<std::string>> StringList(const std::string& name, bool required);
-  std::optional<std::map<std::string, std::string>> StringMap(const std::string& name, bool required);
+  std::optional<std::map<std::string, std::string>> StringMap(const std::string& name,
+                                                              bool required);
   void Problem(const std::string& field, const std::string& problem) { problems_[field] = problem; }
   // Unknown fields are errors: a typo must not be silently ignored.
   Status Finish();

@@ -23,7 +23,8 @@ json Obj(json props, std::vector<std::string> required = {}) {
 }
 json ListOf(const std::string& item) {
   return {{"type", "object"},
-          {"properties", {{"items", {{"type", "array"}, {"items", Ref(item)}}}, {"next_page_token", Str()}}},
+          {"properties",
+           {{"items", {{"type", "array"}, {"items", Ref(item)}}}, {"next_page_token", Str()}}},
           {"required", {"items"}}};
 }
 
@@ -35,44 +36,91 @@ json Schemas() {
                    {"ml_engineer", "data_engineer", "production_team", "monitoring_team",
                     "model_sponsor", "admin"}}}}};
   return {
-      {"Error", {{"type", "object"},
-                 {"properties", {{"error_code", Str()}, {"message", Str()}, {"details", StrMap()}}},
-                 {"required", {"error_code", "message"}}}},
-      {"Health", {{"type", "object"}, {"properties", {{"status", Str()}, {"schema_version", {{"type", "integer"}}}}}}},
+      {"Error",
+       {{"type", "object"},
+        {"properties", {{"error_code", Str()}, {"message", Str()}, {"details", StrMap()}}},
+        {"required", {"error_code", "message"}}}},
+      {"Health",
+       {{"type", "object"},
+        {"properties", {{"status", Str()}, {"schema_version", {{"type", "integer"}}}}}}},
       {"LoginRequest", Obj({{"username", Str()}, {"password", Str()}}, {"username", "password"})},
-      {"LoginResponse", {{"type", "object"}, {"properties", {{"user", Ref("User")}, {"expires_at", Time()}}}}},
-      {"User", {{"type", "object"},
-                {"properties", {{"id", Str()}, {"username", Str()}, {"roles", roles},
-                                {"permissions", StrList()}, {"disabled", {{"type", "boolean"}}},
-                                {"created_at", Time()}, {"updated_at", Time()}}}}},
+      {"LoginResponse",
+       {{"type", "object"}, {"properties", {{"user", Ref("User")}, {"expires_at", Time()}}}}},
+      {"User",
+       {{"type", "object"},
+        {"properties",
+         {{"id", Str()},
+          {"username", Str()},
+          {"roles", roles},
+          {"permissions", StrList()},
+          {"disabled", {{"type", "boolean"}}},
+          {"created_at", Time()},
+          {"updated_at", Time()}}}}},
       {"UserList", ListOf("User")},
-      {"UserCreate", Obj({{"username", Str()}, {"password", Str()}, {"roles", roles}}, {"username", "password"})},
-      {"UserUpdate", Obj({{"roles", roles}, {"disabled", {{"type", "boolean"}}}, {"password", Str()}})},
-      {"TokenRequest", Obj({{"name", Str()}, {"expires_in_days", {{"type", "integer"}, {"minimum", 0}, {"maximum", 3650}}}}, {"name"})},
-      {"Token", {{"type", "object"},
-                 {"properties", {{"id", Str()}, {"name", Str()}, {"prefix", Str()}, {"created_at", Time()},
-                                 {"expires_at", {{"type", {"string", "null"}}, {"format", "date-time"}}},
-                                 {"last_used_at", {{"type", {"string", "null"}}, {"format", "date-time"}}}}}}},
-      {"TokenCreated", {{"allOf", {Ref("Token"), {{"type", "object"}, {"properties", {{"token", Str()}}}}}}}},
+      {"UserCreate",
+       Obj({{"username", Str()}, {"password", Str()}, {"roles", roles}}, {"username", "password"})},
+      {"UserUpdate",
+       Obj({{"roles", roles}, {"disabled", {{"type", "boolean"}}}, {"password", Str()}})},
+      {"TokenRequest",
+       Obj({{"name", Str()},
+            {"expires_in_days", {{"type", "integer"}, {"minimum", 0}, {"maximum", 3650}}}},
+           {"name"})},
+      {"Token",
+       {{"type", "object"},
+        {"properties",
+         {{"id", Str()},
+          {"name", Str()},
+          {"prefix", Str()},
+          {"created_at", Time()},
+          {"expires_at", {{"type", {"string", "null"}}, {"format", "date-time"}}},
+          {"last_used_at", {{"type", {"string", "null"}}, {"format", "date-time"}}}}}}},
+      {"TokenCreated",
+       {{"allOf", {Ref("Token"), {{"type", "object"}, {"properties", {{"token", Str()}}}}}}}},
       {"TokenList", ListOf("Token")},
-      {"Project", {{"type", "object"},
-                   {"properties", {{"id", Str()}, {"name", Str()}, {"description", Str()}, {"owner", Str()},
-                                   {"github_repo", Str()}, {"tags", StrMap()}, {"created_by", Str()},
-                                   {"created_at", Time()}, {"updated_at", Time()}}}}},
+      {"Project",
+       {{"type", "object"},
+        {"properties",
+         {{"id", Str()},
+          {"name", Str()},
+          {"description", Str()},
+          {"owner", Str()},
+          {"github_repo", Str()},
+          {"tags", StrMap()},
+          {"created_by", Str()},
+          {"created_at", Time()},
+          {"updated_at", Time()}}}}},
       {"ProjectList", ListOf("Project")},
-      {"ProjectCreate", Obj({{"name", {{"type", "string"}, {"pattern", "^[a-z][a-z0-9-]{0,61}[a-z0-9]$"}}},
-                             {"description", Str()}, {"owner", Str()}, {"github_repo", Str()}, {"tags", StrMap()}},
-                            {"name"})},
-      {"ProjectUpdate", Obj({{"description", Str()}, {"owner", Str()}, {"github_repo", Str()}, {"tags", StrMap()}})},
-      {"AuditEvent", {{"type", "object"},
-                      {"properties", {{"seq", {{"type", "integer"}}}, {"id", Str()}, {"ts", Time()},
-                                      {"actor", Str()}, {"action", Str()}, {"resource_type", Str()},
-                                      {"resource_id", Str()}, {"request_id", Str()},
-                                      {"details", {{"type", "object"}}}, {"prev_hash", Str()}, {"hash", Str()}}}}},
+      {"ProjectCreate",
+       Obj({{"name", {{"type", "string"}, {"pattern", "^[a-z][a-z0-9-]{0,61}[a-z0-9]$"}}},
+            {"description", Str()},
+            {"owner", Str()},
+            {"github_repo", Str()},
+            {"tags", StrMap()}},
+           {"name"})},
+      {"ProjectUpdate",
+       Obj({{"description", Str()}, {"owner", Str()}, {"github_repo", Str()}, {"tags", StrMap()}})},
+      {"AuditEvent",
+       {{"type", "object"},
+        {"properties",
+         {{"seq", {{"type", "integer"}}},
+          {"id", Str()},
+          {"ts", Time()},
+          {"actor", Str()},
+          {"action", Str()},
+          {"resource_type", Str()},
+          {"resource_id", Str()},
+          {"request_id", Str()},
+          {"details", {{"type", "object"}}},
+          {"prev_hash", Str()},
+          {"hash", Str()}}}}},
       {"AuditEventList", ListOf("AuditEvent")},
-      {"AuditVerify", {{"type", "object"},
-                       {"properties", {{"ok", {{"type", "boolean"}}}, {"count", {{"type", "integer"}}},
-                                       {"first_broken_seq", {{"type", "integer"}}}, {"problem", Str()}}}}},
+      {"AuditVerify",
+       {{"type", "object"},
+        {"properties",
+         {{"ok", {{"type", "boolean"}}},
+          {"count", {{"type", "integer"}}},
+          {"first_broken_seq", {{"type", "integer"}}},
+          {"problem", Str()}}}}},
   };
 }
 
@@ -89,18 +137,26 @@ std::string BuildOpenApi(const RouteTable& routes) {
   for (const Route& r : routes) {
     json op = {{"summary", r.summary},
                {"tags", {r.tag}},
-               {"operationId", ToLower(r.method) + std::regex_replace(r.path, std::regex("[^A-Za-z0-9]+"), "_")},
+               {"operationId",
+                ToLower(r.method) + std::regex_replace(r.path, std::regex("[^A-Za-z0-9]+"), "_")},
                {"x-permission", std::string(auth::ActionName(r.action))}};
     json params = json::array();
-    for (auto it = std::sregex_iterator(r.path.begin(), r.path.end(), kParam); it != std::sregex_iterator(); ++it)
+    for (auto it = std::sregex_iterator(r.path.begin(), r.path.end(), kParam);
+         it != std::sregex_iterator(); ++it)
       params.push_back({{"name", (*it)[1]}, {"in", "path"}, {"required", true}, {"schema", Str()}});
     for (const auto& q : r.query_params)
-      params.push_back({{"name", q}, {"in", "query"}, {"required", false},
-                        {"schema", q == "max_results" ? json{{"type", "integer"}, {"minimum", 1}, {"maximum", 1000}} : Str()}});
+      params.push_back(
+          {{"name", q},
+           {"in", "query"},
+           {"required", false},
+           {"schema", q == "max_results"
+                          ? json{{"type", "integer"}, {"minimum", 1}, {"maximum", 1000}}
+                          : Str()}});
     if (!params.empty()) op["parameters"] = params;
     if (!r.request_schema.empty())
-      op["requestBody"] = {{"required", true},
-                           {"content", {{"application/json", {{"schema", Ref(r.request_schema)}}}}}};
+      op["requestBody"] = {
+          {"required", true},
+          {"content", {{"application/json", {{"schema", Ref(r.request_schema)}}}}}};
     json responses = json::object();
     json ok = {{"description", "success"}};
     if (!r.response_schema.empty())
@@ -117,7 +173,8 @@ std::string BuildOpenApi(const RouteTable& routes) {
       op["security"] = json::array();
     } else {
       responses["401"] = ErrorResponse("not authenticated");
-      responses["403"] = ErrorResponse("missing permission '" + std::string(auth::ActionName(r.action)) + "'");
+      responses["403"] =
+          ErrorResponse("missing permission '" + std::string(auth::ActionName(r.action)) + "'");
     }
     if (r.path.find('{') != std::string::npos) responses["404"] = ErrorResponse("no such resource");
     op["responses"] = responses;
@@ -125,8 +182,10 @@ std::string BuildOpenApi(const RouteTable& routes) {
   }
   json doc = {
       {"openapi", "3.1.0"},
-      {"info", {{"title", "MLOps Studio API"}, {"version", kStudioVersion},
-                {"description", "Control-plane REST API. Errors are {error_code, message[, details]}."}}},
+      {"info",
+       {{"title", "MLOps Studio API"},
+        {"version", kStudioVersion},
+        {"description", "Control-plane REST API. Errors are {error_code, message[, details]}."}}},
       {"servers", {{{"url", "/"}}}},
       {"paths", paths},
       {"components",
@@ -135,7 +194,8 @@ std::string BuildOpenApi(const RouteTable& routes) {
          {{"bearer", {{"type", "http"}, {"scheme", "bearer"}}},
           {"basic", {{"type", "http"}, {"scheme", "basic"}}},
           {"session", {{"type", "apiKey"}, {"in", "cookie"}, {"name", "studio_session"}}}}}}},
-      {"security", {{{"bearer", json::array()}}, {{"basic", json::array()}}, {{"session", json::array()}}}},
+      {"security",
+       {{{"bearer", json::array()}}, {{"basic", json::array()}}, {{"session", json::array()}}}},
   };
   return doc.dump(2);
 }

@@ -6,7 +6,9 @@
 
 namespace studio::api {
 namespace {
-nlohmann::json TimeOrNull(int64_t ms) { return ms ? nlohmann::json(FormatRfc3339(ms)) : nlohmann::json(); }
+nlohmann::json TimeOrNull(int64_t ms) {
+  return ms ? nlohmann::json(FormatRfc3339(ms)) : nlohmann::json();
+}
 }  // namespace
 
 nlohmann::json ToJson(const store::UserRecord& u) {

@@ -82,9 +82,9 @@ class HttpApiServer final : public ApiServer {
       if (port_ <= 0) return Status(ErrorCode::kTemporarilyUnavailable, "cannot bind " + c.host);
     } else {
       if (!http_.bind_to_port(c.host, c.port))
-        return Status(ErrorCode::kTemporarilyUnavailable,
-                      "cannot listen on " + c.host + ":" + std::to_string(c.port) +
-                          " (address in use or not permitted)");
+        return Status(ErrorCode::kTemporarilyUnavailable, "cannot listen on " + c.host + ":" +
+                                                              std::to_string(c.port) +
+                                                              " (address in use or not permitted)");
       port_ = c.port;
     }
     return Status::Ok();
@@ -118,7 +118,8 @@ class HttpApiServer final : public ApiServer {
         {"X-Content-Type-Options", "nosniff"},
         {"X-Frame-Options", "DENY"},
         {"Referrer-Policy", "no-referrer"},
-        {"Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; object-src 'none'"},
+        {"Content-Security-Policy",
+         "default-src 'self'; frame-ancestors 'none'; object-src 'none'"},
         {"Cache-Control", "no-store"},
     });
     http_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
@@ -131,17 +132,17 @@ class HttpApiServer final : public ApiServer {
     });
     http_.set_error_handler(httplib::Server::HandlerWithResponse(
         [](const httplib::Request& req, httplib::Response& res) {
-      RequestState& st = StateFor(req);
-      if (res.body.empty()) {
-        Status err(ErrorCodeForHttpStatus(res.status),
-                   res.status == 404   ? "no such endpoint: " + req.method + " " + req.path
-                   : res.status == 413 ? "request body exceeds the configured limit"
-                                       : "request refused");
-        res.set_content(ErrorBody(err), "application/json");
-      }
-      if (!res.has_header("X-Request-Id")) res.set_header("X-Request-Id", st.request_id);
-      return httplib::Server::HandlerResponse::Handled;
-    }));
+          RequestState& st = StateFor(req);
+          if (res.body.empty()) {
+            Status err(ErrorCodeForHttpStatus(res.status),
+                       res.status == 404   ? "no such endpoint: " + req.method + " " + req.path
+                       : res.status == 413 ? "request body exceeds the configured limit"
+                                           : "request refused");
+            res.set_content(ErrorBody(err), "application/json");
+          }
+          if (!res.has_header("X-Request-Id")) res.set_header("X-Request-Id", st.request_id);
+          return httplib::Server::HandlerResponse::Handled;
+        }));
     http_.set_exception_handler(
         [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
           RequestState& st = StateFor(req);
@@ -162,12 +163,14 @@ class HttpApiServer final : public ApiServer {
           std::chrono::duration<double>(std::chrono::steady_clock::now() - st.start).count();
       std::string code = std::to_string(res.status);
       metrics_
-          .GetCounter("studio_http_requests_total", "HTTP requests by method, route and status code.",
+          .GetCounter("studio_http_requests_total",
+                      "HTTP requests by method, route and status code.",
                       {{"method", req.method}, {"route", st.route}, {"code", code}})
           .Inc();
       metrics_
           .GetHistogram("studio_http_request_duration_seconds", "HTTP request latency in seconds.",
-                        metrics::DefaultLatencyBuckets(), {{"method", req.method}, {"route", st.route}})
+                        metrics::DefaultLatencyBuckets(),
+                        {{"method", req.method}, {"route", st.route}})
           .Observe(secs);
       {
         log::ScopedContext ctx(st.request_id);
@@ -207,11 +210,16 @@ class HttpApiServer final : public ApiServer {
     auto handler = [this, &route, names](const httplib::Request& req, httplib::Response& res) {
       Dispatch(route, names, req, res);
     };
-    if (route.method == "GET") http_.Get(pattern, handler);
-    else if (route.method == "POST") http_.Post(pattern, handler);
-    else if (route.method == "PATCH") http_.Patch(pattern, handler);
-    else if (route.method == "PUT") http_.Put(pattern, handler);
-    else if (route.method == "DELETE") http_.Delete(pattern, handler);
+    if (route.method == "GET")
+      http_.Get(pattern, handler);
+    else if (route.method == "POST")
+      http_.Post(pattern, handler);
+    else if (route.method == "PATCH")
+      http_.Patch(pattern, handler);
+    else if (route.method == "PUT")
+      http_.Put(pattern, handler);
+    else if (route.method == "DELETE")
+      http_.Delete(pattern, handler);
   }
 
   void Dispatch(const Route& route, const std::vector<std::string>& names,

@@ -44,7 +44,8 @@ Status Append(store::Tx& tx, const Entry& entry) {
   e.request_id = entry.request_id;
   // Store the canonical form of the details so the stored text is what the hash covers.
   nlohmann::json details = nlohmann::json::parse(entry.details_json, nullptr, false);
-  if (details.is_discarded() || !details.is_object()) return Internal("audit details must be a JSON object");
+  if (details.is_discarded() || !details.is_object())
+    return Internal("audit details must be a JSON object");
   e.details_json = details.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   e.prev_hash = head.hash;
   e.hash = ComputeHash(e);

@@ -10,7 +10,7 @@
 namespace studio::audit {
 
 struct Entry {
-  std::string actor;  // username, or "system"
+  std::string actor;   // username, or "system"
   std::string action;  // "<resource>.<verb>", e.g. "project.create"
   std::string resource_type;
   std::string resource_id;

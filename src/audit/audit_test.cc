@@ -29,10 +29,12 @@ class AuditTest : public ::testing::TestWithParam<std::string> {
 TEST_P(AuditTest, ChainLinksEachEventToThePrevious) {
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(AppendOne(i).ok());
   std::vector<store::AuditEventRecord> events;
-  ASSERT_TRUE(t_->store->Read([&](store::Tx& tx) -> Status {
-    ASSIGN_OR_RETURN(events, store::AuditEvents(tx).List({}, 0, 100));
-    return Status::Ok();
-  }).ok());
+  ASSERT_TRUE(t_->store
+                  ->Read([&](store::Tx& tx) -> Status {
+                    ASSIGN_OR_RETURN(events, store::AuditEvents(tx).List({}, 0, 100));
+                    return Status::Ok();
+                  })
+                  .ok());
   ASSERT_EQ(events.size(), 5u);
   std::reverse(events.begin(), events.end());
   std::string prev(64, '0');

@@ -17,8 +17,8 @@ const Status kBadCredentials(ErrorCode::kUnauthenticated, "invalid username or p
 
 audit::Entry Event(const Actor& actor, std::string action, std::string type, std::string id,
                    const nlohmann::json& details) {
-  return audit::Entry{actor.username, std::move(action), std::move(type), std::move(id),
-                      actor.request_id, details.dump()};
+  return audit::Entry{actor.username, std::move(action), std::move(type),
+                      std::move(id),  actor.request_id,  details.dump()};
 }
 
 std::vector<std::string> RoleNames(const std::vector<Role>& roles) {
@@ -34,7 +34,8 @@ Status ValidateUsername(const std::string& u) {
     return InvalidArgument("invalid username: " + why).WithDetail("username", why);
   };
   if (u.empty() || u.size() > 64) return bad("must be 1-64 characters");
-  if (!std::isalnum(static_cast<unsigned char>(u[0]))) return bad("must start with a letter or digit");
+  if (!std::isalnum(static_cast<unsigned char>(u[0])))
+    return bad("must start with a letter or digit");
   for (char c : u) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-')
       return bad("may contain only letters, digits, '.', '_' and '-'");
@@ -44,7 +45,8 @@ Status ValidateUsername(const std::string& u) {
 
 Status ValidatePassword(const std::string& p) {
   if (p.size() < 8 || p.size() > 1024)
-    return InvalidArgument("password must be 8-1024 bytes").WithDetail("password", "must be 8-1024 bytes");
+    return InvalidArgument("password must be 8-1024 bytes")
+        .WithDetail("password", "must be 8-1024 bytes");
   return Status::Ok();
 }
 
@@ -150,12 +152,14 @@ Result<store::UserRecord> Identity::UpdateUser(const Actor& actor, const std::st
   return GetUser(existing.id);
 }
 
-Result<store::UserRecord> Identity::CheckPassword(LoginLimiter& limiter, const std::string& username,
+Result<store::UserRecord> Identity::CheckPassword(LoginLimiter& limiter,
+                                                  const std::string& username,
                                                   const std::string& password,
                                                   const std::string& client_ip) {
   int64_t now = NowMillis();
   if (limiter.Blocked(username, client_ip, now))
-    return Status(ErrorCode::kRequestLimitExceeded, "too many failed logins; try again in a minute");
+    return Status(ErrorCode::kRequestLimitExceeded,
+                  "too many failed logins; try again in a minute");
   Result<store::UserRecord> user = NotFound("");
   RETURN_IF_ERROR(store_.Read([&](store::Tx& tx) -> Status {
     user = store::Users(tx).GetByUsername(username);
@@ -199,14 +203,16 @@ Result<Identity::LoginResult> Identity::Login(LoginLimiter& limiter, const std::
 Status Identity::Logout(const Actor& actor, const std::string& session_token) {
   return store_.Write([&](store::Tx& tx) -> Status {
     RETURN_IF_ERROR(store::Sessions(tx).Delete(crypto::Sha256Hex(session_token)));
-    return audit::Append(tx, Event(actor, "auth.logout", "user", actor.username, nlohmann::json::object()));
+    return audit::Append(
+        tx, Event(actor, "auth.logout", "user", actor.username, nlohmann::json::object()));
   });
 }
 
 Result<Identity::IssuedToken> Identity::IssueToken(const Actor& actor, const Principal& owner,
                                                    const std::string& name, int expires_in_days) {
   if (name.empty() || name.size() > 128)
-    return InvalidArgument("token name must be 1-128 characters").WithDetail("name", "must be 1-128 characters");
+    return InvalidArgument("token name must be 1-128 characters")
+        .WithDetail("name", "must be 1-128 characters");
   if (expires_in_days < 0 || expires_in_days > 3650)
     return InvalidArgument("expires_in_days must be 0-3650")
         .WithDetail("expires_in_days", "must be 0 (never) to 3650");
@@ -222,8 +228,9 @@ Result<Identity::IssuedToken> Identity::IssueToken(const Actor& actor, const Pri
   r.expires_at = expires_in_days > 0 ? r.created_at + expires_in_days * 86'400'000LL : 0;
   RETURN_IF_ERROR(store_.Write([&](store::Tx& tx) -> Status {
     RETURN_IF_ERROR(store::ApiTokens(tx).Insert(r));
-    return audit::Append(tx, Event(actor, "token.create", "api_token", r.id,
-                                   {{"name", r.name}, {"prefix", r.prefix}, {"owner", owner.username}}));
+    return audit::Append(
+        tx, Event(actor, "token.create", "api_token", r.id,
+                  {{"name", r.name}, {"prefix", r.prefix}, {"owner", owner.username}}));
   }));
   return out;
 }
@@ -240,7 +247,8 @@ Result<std::vector<store::ApiTokenRecord>> Identity::ListTokens(const Principal&
 Status Identity::RevokeToken(const Actor& actor, const Principal& owner, const std::string& id) {
   return store_.Write([&](store::Tx& tx) -> Status {
     RETURN_IF_ERROR(store::ApiTokens(tx).Revoke(owner.user_id, id, NowMillis()));
-    return audit::Append(tx, Event(actor, "token.revoke", "api_token", id, nlohmann::json::object()));
+    return audit::Append(tx,
+                         Event(actor, "token.revoke", "api_token", id, nlohmann::json::object()));
   });
 }
 
@@ -272,7 +280,8 @@ Result<Principal> Identity::AuthenticateBearer(const std::string& token) {
   // Record use at most once a minute: a write per request would serialize reads on SQLite.
   if (now - rec->last_used_at > 60'000) {
     std::string id = rec->id;
-    Status touched = store_.Write([&](store::Tx& tx) { return store::ApiTokens(tx).Touch(id, now); });
+    Status touched =
+        store_.Write([&](store::Tx& tx) { return store::ApiTokens(tx).Touch(id, now); });
     (void)touched;  // best effort: failing to note the time must not fail the request
   }
   return ToPrincipal(*user);

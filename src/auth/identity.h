@@ -30,7 +30,8 @@ class Identity {
                                        const std::string& password,
                                        const std::vector<std::string>& roles);
   // Creates the first admin; RESOURCE_CONFLICT when an enabled admin already exists.
-  Status BootstrapAdmin(const Actor& actor, const std::string& username, const std::string& password);
+  Status BootstrapAdmin(const Actor& actor, const std::string& username,
+                        const std::string& password);
   Result<store::UserRecord> GetUser(const std::string& id_or_username);
   Result<store::UserRecord> UpdateUser(const Actor& actor, const std::string& id_or_username,
                                        const std::optional<std::vector<std::string>>& roles,

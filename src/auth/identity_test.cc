@@ -23,7 +23,8 @@ class IdentityTest : public ::testing::TestWithParam<std::string> {
 
 TEST_P(IdentityTest, BootstrapOnceThenLoginAndTokens) {
   ASSERT_TRUE(id_->BootstrapAdmin(actor_, "root", "longpassword1").ok());
-  EXPECT_EQ(id_->BootstrapAdmin(actor_, "root2", "longpassword1").code(), ErrorCode::kResourceConflict);
+  EXPECT_EQ(id_->BootstrapAdmin(actor_, "root2", "longpassword1").code(),
+            ErrorCode::kResourceConflict);
 
   auto login = id_->Login(limiter_, "root", "longpassword1", "127.0.0.1", "r1");
   ASSERT_TRUE(login.ok()) << login.status().ToString();
@@ -36,10 +37,12 @@ TEST_P(IdentityTest, BootstrapOnceThenLoginAndTokens) {
   ASSERT_TRUE(token.ok());
   EXPECT_EQ(token->secret.rfind("stu_", 0), 0u);
   EXPECT_TRUE(id_->AuthenticateBearer(token->secret).ok());
-  EXPECT_EQ(id_->AuthenticateBearer(token->secret + "x").status().code(), ErrorCode::kUnauthenticated);
+  EXPECT_EQ(id_->AuthenticateBearer(token->secret + "x").status().code(),
+            ErrorCode::kUnauthenticated);
   ASSERT_TRUE(id_->RevokeToken(actor_, *who, token->record.id).ok());
   EXPECT_EQ(id_->AuthenticateBearer(token->secret).status().code(), ErrorCode::kUnauthenticated);
-  EXPECT_EQ(id_->RevokeToken(actor_, *who, token->record.id).code(), ErrorCode::kResourceDoesNotExist);
+  EXPECT_EQ(id_->RevokeToken(actor_, *who, token->record.id).code(),
+            ErrorCode::kResourceDoesNotExist);
 
   ASSERT_TRUE(id_->Logout(actor_, login->session_token).ok());
   EXPECT_FALSE(id_->AuthenticateSession(login->session_token).ok());
@@ -76,15 +79,19 @@ TEST_P(IdentityTest, DisabledUsersLoseSessionsAndTokens) {
 }
 
 TEST_P(IdentityTest, ValidatesInput) {
-  EXPECT_EQ(id_->CreateUser(actor_, "", "longpassword", {}).status().code(), ErrorCode::kInvalidParameterValue);
-  EXPECT_EQ(id_->CreateUser(actor_, "a b", "longpassword", {}).status().code(), ErrorCode::kInvalidParameterValue);
+  EXPECT_EQ(id_->CreateUser(actor_, "", "longpassword", {}).status().code(),
+            ErrorCode::kInvalidParameterValue);
+  EXPECT_EQ(id_->CreateUser(actor_, "a b", "longpassword", {}).status().code(),
+            ErrorCode::kInvalidParameterValue);
   EXPECT_EQ(id_->CreateUser(actor_, "x'; DROP TABLE users;--", "longpassword", {}).status().code(),
             ErrorCode::kInvalidParameterValue);
-  EXPECT_EQ(id_->CreateUser(actor_, "carol", "short", {}).status().code(), ErrorCode::kInvalidParameterValue);
+  EXPECT_EQ(id_->CreateUser(actor_, "carol", "short", {}).status().code(),
+            ErrorCode::kInvalidParameterValue);
   EXPECT_EQ(id_->CreateUser(actor_, "carol", "longpassword", {"root"}).status().code(),
             ErrorCode::kInvalidParameterValue);
   ASSERT_TRUE(id_->CreateUser(actor_, "carol", "longpassword", {}).ok());
-  EXPECT_EQ(id_->CreateUser(actor_, "carol", "longpassword", {}).status().code(), ErrorCode::kAlreadyExists);
+  EXPECT_EQ(id_->CreateUser(actor_, "carol", "longpassword", {}).status().code(),
+            ErrorCode::kAlreadyExists);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, IdentityTest, ::testing::ValuesIn(store::testing::Backends()),

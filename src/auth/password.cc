@@ -15,11 +15,12 @@ constexpr size_t kSaltLen = 16;
 
 Result<std::string> HashPassword(std::string_view password) {
   std::string salt = crypto::RandomBytes(kSaltLen);
-  size_t len = argon2_encodedlen(kTimeCost, kMemoryKiB, kParallelism, kSaltLen, kHashLen, Argon2_id);
+  size_t len =
+      argon2_encodedlen(kTimeCost, kMemoryKiB, kParallelism, kSaltLen, kHashLen, Argon2_id);
   std::string encoded(len, '\0');
-  int rc = argon2id_hash_encoded(kTimeCost, kMemoryKiB, kParallelism, password.data(),
-                                 password.size(), salt.data(), salt.size(), kHashLen,
-                                 encoded.data(), encoded.size());
+  int rc =
+      argon2id_hash_encoded(kTimeCost, kMemoryKiB, kParallelism, password.data(), password.size(),
+                            salt.data(), salt.size(), kHashLen, encoded.data(), encoded.size());
   if (rc != ARGON2_OK) return Internal(std::string("argon2: ") + argon2_error_message(rc));
   encoded.resize(encoded.find('\0'));
   return encoded;

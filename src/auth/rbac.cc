@@ -15,36 +15,52 @@ const std::vector<Role>& AllRoles() {
 
 const std::vector<Action>& AllActions() {
   static const std::vector<Action> kActions = {
-      Action::kPublic,     Action::kSelf,    Action::kRead,  Action::kCreate,
-      Action::kDeployDev,  Action::kDeployStaging, Action::kDeployProd,
-      Action::kApprove,    Action::kAdmin,   Action::kManageAlerts};
+      Action::kPublic,    Action::kSelf,          Action::kRead,       Action::kCreate,
+      Action::kDeployDev, Action::kDeployStaging, Action::kDeployProd, Action::kApprove,
+      Action::kAdmin,     Action::kManageAlerts};
   return kActions;
 }
 
 std::string_view RoleName(Role role) {
   switch (role) {
-    case Role::kMlEngineer: return "ml_engineer";
-    case Role::kDataEngineer: return "data_engineer";
-    case Role::kProductionTeam: return "production_team";
-    case Role::kMonitoringTeam: return "monitoring_team";
-    case Role::kModelSponsor: return "model_sponsor";
-    case Role::kAdmin: return "admin";
+    case Role::kMlEngineer:
+      return "ml_engineer";
+    case Role::kDataEngineer:
+      return "data_engineer";
+    case Role::kProductionTeam:
+      return "production_team";
+    case Role::kMonitoringTeam:
+      return "monitoring_team";
+    case Role::kModelSponsor:
+      return "model_sponsor";
+    case Role::kAdmin:
+      return "admin";
   }
   return "";
 }
 
 std::string_view ActionName(Action action) {
   switch (action) {
-    case Action::kPublic: return "public";
-    case Action::kSelf: return "self";
-    case Action::kRead: return "read";
-    case Action::kCreate: return "create";
-    case Action::kDeployDev: return "deploy_dev";
-    case Action::kDeployStaging: return "deploy_staging";
-    case Action::kDeployProd: return "deploy_prod";
-    case Action::kApprove: return "approve";
-    case Action::kAdmin: return "admin";
-    case Action::kManageAlerts: return "manage_alerts";
+    case Action::kPublic:
+      return "public";
+    case Action::kSelf:
+      return "self";
+    case Action::kRead:
+      return "read";
+    case Action::kCreate:
+      return "create";
+    case Action::kDeployDev:
+      return "deploy_dev";
+    case Action::kDeployStaging:
+      return "deploy_staging";
+    case Action::kDeployProd:
+      return "deploy_prod";
+    case Action::kApprove:
+      return "approve";
+    case Action::kAdmin:
+      return "admin";
+    case Action::kManageAlerts:
+      return "manage_alerts";
   }
   return "";
 }
@@ -107,9 +123,9 @@ Status Authorize(const Principal& who, Action action) {
   std::vector<std::string> holders;
   for (Role r : AllRoles())
     if (RoleGrants(r, action)) holders.emplace_back(RoleName(r));
-  return Status(ErrorCode::kPermissionDenied,
-                "permission '" + std::string(ActionName(action)) + "' required (granted by: " +
-                    Join(holders, ", ") + ")");
+  return Status(ErrorCode::kPermissionDenied, "permission '" + std::string(ActionName(action)) +
+                                                  "' required (granted by: " + Join(holders, ", ") +
+                                                  ")");
 }
 
 std::vector<std::string> PermissionsOf(const std::vector<Role>& roles) {

@@ -9,7 +9,14 @@
 namespace studio::auth {
 
 // The seed's six roles (DESIGN.md §5).
-enum class Role { kMlEngineer, kDataEngineer, kProductionTeam, kMonitoringTeam, kModelSponsor, kAdmin };
+enum class Role {
+  kMlEngineer,
+  kDataEngineer,
+  kProductionTeam,
+  kMonitoringTeam,
+  kModelSponsor,
+  kAdmin
+};
 
 // What a route may require. kPublic needs nothing; kSelf and kRead need any enabled login.
 enum class Action {

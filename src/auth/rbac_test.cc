@@ -8,18 +8,16 @@
 namespace studio::auth {
 namespace {
 
-// Rows: role. Columns: create, deploy_dev, deploy_staging, deploy_prod, approve, admin, manage_alerts.
+// Rows: role. Columns: create, deploy_dev, deploy_staging, deploy_prod, approve, admin,
+// manage_alerts.
 const std::map<std::string, std::vector<int>> kSeedTable = {
-    {"ml_engineer", {1, 1, 0, 0, 0, 0, 0}},
-    {"data_engineer", {1, 1, 0, 0, 0, 0, 0}},
-    {"production_team", {0, 0, 1, 0, 1, 0, 0}},
-    {"monitoring_team", {0, 0, 0, 0, 0, 0, 1}},
-    {"model_sponsor", {0, 0, 0, 0, 1, 0, 0}},
-    {"admin", {1, 1, 1, 1, 1, 1, 1}},
+    {"ml_engineer", {1, 1, 0, 0, 0, 0, 0}},     {"data_engineer", {1, 1, 0, 0, 0, 0, 0}},
+    {"production_team", {0, 0, 1, 0, 1, 0, 0}}, {"monitoring_team", {0, 0, 0, 0, 0, 0, 1}},
+    {"model_sponsor", {0, 0, 0, 0, 1, 0, 0}},   {"admin", {1, 1, 1, 1, 1, 1, 1}},
 };
-const std::vector<Action> kColumns = {Action::kCreate,     Action::kDeployDev, Action::kDeployStaging,
-                                      Action::kDeployProd, Action::kApprove,   Action::kAdmin,
-                                      Action::kManageAlerts};
+const std::vector<Action> kColumns = {
+    Action::kCreate,  Action::kDeployDev, Action::kDeployStaging, Action::kDeployProd,
+    Action::kApprove, Action::kAdmin,     Action::kManageAlerts};
 
 Principal As(Role role) {
   Principal p;
@@ -43,7 +41,8 @@ TEST(RbacTest, EveryRoleTimesEveryActionMatchesTheSeedTable) {
         EXPECT_NE(st.message().find(std::string(ActionName(kColumns[i]))), std::string::npos);
       }
     }
-    for (Action a : {Action::kPublic, Action::kSelf, Action::kRead}) EXPECT_TRUE(Authorize(As(role), a).ok());
+    for (Action a : {Action::kPublic, Action::kSelf, Action::kRead})
+      EXPECT_TRUE(Authorize(As(role), a).ok());
   }
 }
 
@@ -51,8 +50,10 @@ TEST(RbacTest, UnauthenticatedGetsOnlyPublic) {
   Principal anon;
   for (Action a : AllActions()) {
     Status st = Authorize(anon, a);
-    if (a == Action::kPublic) EXPECT_TRUE(st.ok());
-    else EXPECT_EQ(st.code(), ErrorCode::kUnauthenticated) << ActionName(a);
+    if (a == Action::kPublic)
+      EXPECT_TRUE(st.ok());
+    else
+      EXPECT_EQ(st.code(), ErrorCode::kUnauthenticated) << ActionName(a);
   }
 }
 

@@ -17,7 +17,8 @@ enum ExitCode { kExitOk = 0, kExitFailed = 1, kExitError = 2 };
 
 int RunServe(const CommonFlags& flags, bool demo);
 int RunVersion(bool json);
-int RunBootstrap(const CommonFlags& flags, const std::string& username, bool password_stdin, bool json);
+int RunBootstrap(const CommonFlags& flags, const std::string& username, bool password_stdin,
+                 bool json);
 int RunMigrate(const CommonFlags& flags);
 int RunUserCreate(const CommonFlags& flags, const std::string& username,
                   const std::vector<std::string>& roles, bool password_stdin, bool json);

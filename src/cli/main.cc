@@ -17,7 +17,8 @@ struct StoreOptions {
     cmd->add_option("--config", config, "YAML config file (keys as the flags, snake_case)")
         ->envname("STUDIO_CONFIG");
     cmd->add_option("--data-dir", data_dir, "Data directory (default ./.studio)");
-    cmd->add_option("--db", db, "Database URI: sqlite:///path/studio.db or postgresql://user:pw@host:port/db");
+    cmd->add_option("--db", db,
+                    "Database URI: sqlite:///path/studio.db or postgresql://user:pw@host:port/db");
   }
   CommonFlags Flags() const {
     CommonFlags f;
@@ -31,8 +32,9 @@ struct StoreOptions {
 std::vector<std::string> SplitRoles(const std::string& s) { return SplitAndTrim(s, ','); }
 
 int Main(int argc, char** argv) {
-  CLI::App app{"MLOps Studio: registry, pipelines, deployments, serving and monitoring for "
-               "pre-trained ML models.\n\nExample:\n  studio serve --data-dir ./.studio --port 8080\n"};
+  CLI::App app{
+      "MLOps Studio: registry, pipelines, deployments, serving and monitoring for "
+      "pre-trained ML models.\n\nExample:\n  studio serve --data-dir ./.studio --port 8080\n"};
   app.name("studio");
   app.require_subcommand(1);
   app.set_version_flag("--version", kStudioVersion);
@@ -51,7 +53,8 @@ int Main(int argc, char** argv) {
   bool demo = false;
   serve->add_option("--host", host, "Address to listen on (default 127.0.0.1)");
   serve->add_option("--port", port, "Port (default 8080; 0 picks a free one)");
-  serve->add_option("--artifacts", artifacts, "Artifact store URI (default file://DATA_DIR/artifacts)");
+  serve->add_option("--artifacts", artifacts,
+                    "Artifact store URI (default file://DATA_DIR/artifacts)");
   serve->add_option("--body-limit", body_limit, "Largest request body in bytes (default 16 MiB)");
   serve->add_option("--log-format", log_format, "json (default) or text");
   serve->add_option("--allowed-hosts", allowed_hosts,
@@ -70,14 +73,17 @@ int Main(int argc, char** argv) {
   });
 
   // version
-  auto* version = app.add_subcommand("version", "Print the version.\n\nExample:\n  studio version --output json\n");
+  auto* version = app.add_subcommand(
+      "version", "Print the version.\n\nExample:\n  studio version --output json\n");
   std::string version_output = "table";
-  version->add_option("--output", version_output, "table or json")->check(CLI::IsMember({"table", "json"}));
+  version->add_option("--output", version_output, "table or json")
+      ->check(CLI::IsMember({"table", "json"}));
   version->callback([&] { rc = RunVersion(version_output == "json"); });
 
   // admin
-  auto* admin = app.add_subcommand("admin", "Operator commands on the metadata store.\n\nExample:\n"
-                                             "  studio admin bootstrap --username alice\n");
+  auto* admin = app.add_subcommand("admin",
+                                   "Operator commands on the metadata store.\n\nExample:\n"
+                                   "  studio admin bootstrap --username alice\n");
   admin->require_subcommand(1);
 
   auto* bootstrap = admin->add_subcommand(
@@ -90,23 +96,29 @@ int Main(int argc, char** argv) {
   std::string bootstrap_user;
   bool bootstrap_stdin = false, bootstrap_json = false;
   bootstrap->add_option("--username", bootstrap_user, "Admin username")->required();
-  bootstrap->add_flag("--password-stdin", bootstrap_stdin, "Read the password from stdin instead of generating one");
+  bootstrap->add_flag("--password-stdin", bootstrap_stdin,
+                      "Read the password from stdin instead of generating one");
   bootstrap->add_flag("--json", bootstrap_json, "Print {\"username\",\"password\"}");
   bootstrap->callback([&] {
     rc = RunBootstrap(bootstrap_store.Flags(), bootstrap_user, bootstrap_stdin, bootstrap_json);
   });
 
-  auto* migrate = admin->add_subcommand(
-      "migrate", "Apply pending schema migrations (idempotent).\n\nExample:\n  studio admin migrate --db postgresql://studio@127.0.0.1/studio\n");
+  auto* migrate =
+      admin->add_subcommand("migrate",
+                            "Apply pending schema migrations (idempotent).\n\nExample:\n  studio "
+                            "admin migrate --db postgresql://studio@127.0.0.1/studio\n");
   StoreOptions migrate_store;
   migrate_store.Add(migrate);
   migrate->callback([&] { rc = RunMigrate(migrate_store.Flags()); });
 
-  auto* user = admin->add_subcommand("user", "Manage users.\n\nExample:\n  studio admin user create --username bob --roles ml_engineer\n");
+  auto* user = admin->add_subcommand(
+      "user",
+      "Manage users.\n\nExample:\n  studio admin user create --username bob --roles ml_engineer\n");
   user->require_subcommand(1);
   auto* user_create = user->add_subcommand(
-      "create", "Create a user (prints a one-time password unless --password-stdin).\n\nExample:\n"
-                "  studio admin user create --username bob --roles ml_engineer,data_engineer\n");
+      "create",
+      "Create a user (prints a one-time password unless --password-stdin).\n\nExample:\n"
+      "  studio admin user create --username bob --roles ml_engineer,data_engineer\n");
   StoreOptions create_store;
   create_store.Add(user_create);
   std::string create_user, create_roles;
@@ -118,28 +130,36 @@ int Main(int argc, char** argv) {
   user_create->add_flag("--password-stdin", create_stdin, "Read the password from stdin");
   user_create->add_flag("--json", create_json, "Print the user and password as JSON");
   user_create->callback([&] {
-    rc = RunUserCreate(create_store.Flags(), create_user, SplitRoles(create_roles), create_stdin, create_json);
+    rc = RunUserCreate(create_store.Flags(), create_user, SplitRoles(create_roles), create_stdin,
+                       create_json);
   });
 
-  auto* set_roles = user->add_subcommand(
-      "set-roles", "Replace a user's roles.\n\nExample:\n  studio admin user set-roles --username bob --roles production_team\n");
+  auto* set_roles = user->add_subcommand("set-roles",
+                                         "Replace a user's roles.\n\nExample:\n  studio admin user "
+                                         "set-roles --username bob --roles production_team\n");
   StoreOptions roles_store;
   roles_store.Add(set_roles);
   std::string roles_user, roles_list;
   set_roles->add_option("--username", roles_user, "Username")->required();
-  set_roles->add_option("--roles", roles_list, "Comma-separated roles (empty removes all)")->required();
-  set_roles->callback([&] { rc = RunUserSetRoles(roles_store.Flags(), roles_user, SplitRoles(roles_list)); });
+  set_roles->add_option("--roles", roles_list, "Comma-separated roles (empty removes all)")
+      ->required();
+  set_roles->callback(
+      [&] { rc = RunUserSetRoles(roles_store.Flags(), roles_user, SplitRoles(roles_list)); });
 
   // audit
-  auto* audit = app.add_subcommand("audit", "The hash-chained audit log.\n\nExample:\n  studio audit verify\n");
+  auto* audit = app.add_subcommand(
+      "audit", "The hash-chained audit log.\n\nExample:\n  studio audit verify\n");
   audit->require_subcommand(1);
   auto* verify = audit->add_subcommand(
-      "verify", "Recompute the audit hash chain; exit 1 naming the first broken event.\n\nExample:\n"
-                "  studio audit verify --data-dir ./.studio\n  studio audit verify --db postgresql://... --output json\n");
+      "verify",
+      "Recompute the audit hash chain; exit 1 naming the first broken event.\n\nExample:\n"
+      "  studio audit verify --data-dir ./.studio\n  studio audit verify --db postgresql://... "
+      "--output json\n");
   StoreOptions verify_store;
   verify_store.Add(verify);
   std::string verify_output = "table";
-  verify->add_option("--output", verify_output, "table or json")->check(CLI::IsMember({"table", "json"}));
+  verify->add_option("--output", verify_output, "table or json")
+      ->check(CLI::IsMember({"table", "json"}));
   verify->callback([&] { rc = RunAuditVerify(verify_store.Flags(), verify_output == "json"); });
 
   try {

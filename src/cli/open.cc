@@ -14,7 +14,8 @@ Result<OpenedStore> OpenConfiguredStore(const CommonFlags& flags, bool migrate) 
   if (out.config.db.empty()) {
     std::filesystem::create_directories(out.config.data_dir, ec);
     if (ec)
-      return InvalidArgument("cannot create data dir '" + out.config.data_dir + "': " + ec.message());
+      return InvalidArgument("cannot create data dir '" + out.config.data_dir +
+                             "': " + ec.message());
   }
   ASSIGN_OR_RETURN(out.store, store::OpenStore(out.config.DbUri()));
   if (migrate) RETURN_IF_ERROR(out.store->Migrate());

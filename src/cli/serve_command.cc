@@ -47,7 +47,8 @@ Status SeedDemo(store::MetadataStore& store) {
   auto admin_name = std::string("admin");
   registry::ProjectInput in;
   in.name = "demo";
-  in.description = "Demo project: a place to register a first model and run the canonical pipeline.";
+  in.description =
+      "Demo project: a place to register a first model and run the canonical pipeline.";
   in.github_repo = "https://github.com/example/demo-model";
   in.tags = std::map<std::string, std::string>{{"team", "ml-platform"}, {"stage", "demo"}};
   // Owned by the first admin, whoever that is.
@@ -62,7 +63,8 @@ Status SeedDemo(store::MetadataStore& store) {
   }));
   in.owner = admin_name;
   auto created = projects.Create({admin_name, "startup"}, in);
-  if (!created.ok() && created.status().code() != ErrorCode::kAlreadyExists) return created.status();
+  if (!created.ok() && created.status().code() != ErrorCode::kAlreadyExists)
+    return created.status();
   return Status::Ok();
 }
 
@@ -98,7 +100,8 @@ int RunServe(const CommonFlags& flags, bool demo) {
     return kExitError;
   }
   if (demo) {
-    if (Status st = SeedDemo(store); !st.ok()) log::Warn("demo seed failed", {{"error", st.message()}});
+    if (Status st = SeedDemo(store); !st.ok())
+      log::Warn("demo seed failed", {{"error", st.message()}});
   }
 
   auto server = api::ApiServer::Create({config, &store});

@@ -23,9 +23,10 @@ std::string ReadPasswordFromStdin() {
 
 int Fail(const Status& st) {
   std::cerr << "error: " << st.message() << "\n";
-  for (const auto& [field, problem] : st.details()) std::cerr << "  " << field << ": " << problem << "\n";
-  return st.code() == ErrorCode::kInvalidParameterValue || st.code() == ErrorCode::kResourceConflict ||
-                 st.code() == ErrorCode::kAlreadyExists
+  for (const auto& [field, problem] : st.details())
+    std::cerr << "  " << field << ": " << problem << "\n";
+  return st.code() == ErrorCode::kInvalidParameterValue ||
+                 st.code() == ErrorCode::kResourceConflict || st.code() == ErrorCode::kAlreadyExists
              ? kExitFailed
              : kExitError;
 }
@@ -35,8 +36,10 @@ const auth::Actor kCliActor{"system", "cli"};
 }  // namespace
 
 int RunVersion(bool json) {
-  if (json) std::cout << nlohmann::json{{"version", kStudioVersion}}.dump() << "\n";
-  else std::cout << "studio " << kStudioVersion << "\n";
+  if (json)
+    std::cout << nlohmann::json{{"version", kStudioVersion}}.dump() << "\n";
+  else
+    std::cout << "studio " << kStudioVersion << "\n";
   return kExitOk;
 }
 
@@ -80,7 +83,9 @@ int RunUserCreate(const CommonFlags& flags, const std::string& username,
   auto user = identity.CreateUser(kCliActor, username, password, roles);
   if (!user.ok()) return Fail(user.status());
   if (json) {
-    std::cout << nlohmann::json{{"id", user->id}, {"username", username}, {"roles", user->roles},
+    std::cout << nlohmann::json{{"id", user->id},
+                                {"username", username},
+                                {"roles", user->roles},
                                 {"password", password}}
                      .dump()
               << "\n";
@@ -120,9 +125,9 @@ int RunAuditVerify(const CommonFlags& flags, bool json) {
   } else if (report->ok) {
     std::cout << "audit log intact: " << report->count << " events\n";
   } else {
-    std::cout << "audit log BROKEN at event seq=" << report->first_broken_seq << " id="
-              << report->first_broken_id << ": " << report->problem << " (" << report->count
-              << " events before it verified)\n";
+    std::cout << "audit log BROKEN at event seq=" << report->first_broken_seq
+              << " id=" << report->first_broken_id << ": " << report->problem << " ("
+              << report->count << " events before it verified)\n";
   }
   return report->ok ? kExitOk : kExitFailed;
 }

@@ -117,7 +117,8 @@ TEST_F(ConfigTest, Defaults) {
 }
 
 TEST_F(ConfigTest, FlagsBeatEnvBeatsFileBeatsDefaults) {
-  std::string file = Write("port: 9001\nhost: 0.0.0.0\nlog_format: text\nallowed_hosts: [a.example, b.example]\n");
+  std::string file =
+      Write("port: 9001\nhost: 0.0.0.0\nlog_format: text\nallowed_hosts: [a.example, b.example]\n");
   auto from_file = ResolveConfig({}, file);
   ASSERT_TRUE(from_file.ok());
   EXPECT_EQ(from_file->port, 9001);
@@ -132,8 +133,10 @@ TEST_F(ConfigTest, FlagsBeatEnvBeatsFileBeatsDefaults) {
 }
 
 TEST_F(ConfigTest, BadValuesAreClearErrors) {
-  EXPECT_EQ(ResolveConfig({{"port", "http"}}, "").status().code(), ErrorCode::kInvalidParameterValue);
-  EXPECT_EQ(ResolveConfig({{"port", "70000"}}, "").status().code(), ErrorCode::kInvalidParameterValue);
+  EXPECT_EQ(ResolveConfig({{"port", "http"}}, "").status().code(),
+            ErrorCode::kInvalidParameterValue);
+  EXPECT_EQ(ResolveConfig({{"port", "70000"}}, "").status().code(),
+            ErrorCode::kInvalidParameterValue);
   EXPECT_FALSE(ResolveConfig({{"log_format", "xml"}}, "").ok());
   EXPECT_FALSE(ResolveConfig({{"body_limit", "12"}}, "").ok());
   auto unknown = ResolveConfig({}, Write("prot: 1\n"));
@@ -152,8 +155,10 @@ TEST(MetricsTest, RendersPrometheusText) {
   h.Observe(0.005);
   h.Observe(5);
   std::string text = r.Render();
-  EXPECT_NE(text.find("# TYPE x_total counter\nx_total{code=\"200\"} 3\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("lat_seconds_bucket{route=\"/a\\\"b\",le=\"0.001\"} 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("# TYPE x_total counter\nx_total{code=\"200\"} 3\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("lat_seconds_bucket{route=\"/a\\\"b\",le=\"0.001\"} 1"), std::string::npos)
+      << text;
   EXPECT_NE(text.find("lat_seconds_bucket{route=\"/a\\\"b\",le=\"+Inf\"} 3"), std::string::npos);
   EXPECT_NE(text.find("lat_seconds_count{route=\"/a\\\"b\"} 3"), std::string::npos);
   std::string proc = metrics::RenderProcessMetrics();

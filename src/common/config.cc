@@ -49,7 +49,8 @@ Status SetKey(Config& c, const std::string& key, const std::string& value, const
 
 std::string EnvName(const std::string& key) {
   std::string out = "STUDIO_";
-  for (char ch : key) out.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(ch))));
+  for (char ch : key)
+    out.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(ch))));
   return out;
 }
 
@@ -63,7 +64,8 @@ Status ApplyYaml(Config& c, const std::string& path) {
     return InvalidArgument("config file '" + path + "': " + e.what());
   }
   if (root.IsNull()) return Status::Ok();
-  if (!root.IsMap()) return InvalidArgument("config file '" + path + "': top level must be a mapping");
+  if (!root.IsMap())
+    return InvalidArgument("config file '" + path + "': top level must be a mapping");
   for (const auto& kv : root) {
     std::string key = kv.first.as<std::string>();
     std::string value;
@@ -85,7 +87,8 @@ Status ApplyYaml(Config& c, const std::string& path) {
 
 std::string Config::DbUri() const {
   if (!db.empty()) return db;
-  return "sqlite://" + std::filesystem::absolute(data_dir).lexically_normal().string() + "/studio.db";
+  return "sqlite://" + std::filesystem::absolute(data_dir).lexically_normal().string() +
+         "/studio.db";
 }
 
 std::string Config::ArtifactsUri() const {
@@ -94,9 +97,8 @@ std::string Config::ArtifactsUri() const {
 }
 
 const std::vector<std::string>& ConfigKeys() {
-  static const std::vector<std::string> kKeys = {"data_dir",   "host",       "port",
-                                                 "db",         "artifacts",  "body_limit",
-                                                 "log_format", "allowed_hosts"};
+  static const std::vector<std::string> kKeys = {
+      "data_dir", "host", "port", "db", "artifacts", "body_limit", "log_format", "allowed_hosts"};
   return kKeys;
 }
 

@@ -54,8 +54,10 @@ std::string Base64Encode(std::string_view data) {
 std::string Base64UrlEncode(std::string_view data) {
   std::string s = Base64Encode(data);
   for (char& c : s) {
-    if (c == '+') c = '-';
-    else if (c == '/') c = '_';
+    if (c == '+')
+      c = '-';
+    else if (c == '/')
+      c = '_';
   }
   while (!s.empty() && s.back() == '=') s.pop_back();
   return s;
@@ -64,8 +66,10 @@ std::string Base64UrlEncode(std::string_view data) {
 Result<std::string> Base64Decode(std::string_view text) {
   std::string s(text);
   for (char& c : s) {
-    if (c == '-') c = '+';
-    else if (c == '_') c = '/';
+    if (c == '-')
+      c = '+';
+    else if (c == '_')
+      c = '/';
   }
   while (s.size() % 4 != 0) s.push_back('=');
   for (char c : s) {
@@ -74,8 +78,9 @@ Result<std::string> Base64Decode(std::string_view text) {
     if (!ok) return InvalidArgument("invalid base64");
   }
   std::string out(s.size() / 4 * 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
+  int n =
+      EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                      reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
   if (n < 0) return InvalidArgument("invalid base64");
   size_t pad = 0;
   if (!s.empty() && s.back() == '=') pad++;

@@ -18,7 +18,7 @@ std::string RandomToken(size_t n = 32);
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
 
 std::string Base64Encode(std::string_view data);
-std::string Base64UrlEncode(std::string_view data);  // no padding
+std::string Base64UrlEncode(std::string_view data);       // no padding
 Result<std::string> Base64Decode(std::string_view text);  // accepts std and url alphabets
 std::string HexEncode(std::string_view data);
 

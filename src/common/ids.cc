@@ -33,9 +33,9 @@ std::string NewUuidV7() {
   for (int i = 0; i < 8; ++i) b[8 + i] = static_cast<unsigned char>(rnd[2 + i]);
   b[8] = (b[8] & 0x3f) | 0x80;
   char out[37];
-  snprintf(out, sizeof(out),
-           "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
-           b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+  snprintf(out, sizeof(out), "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+           b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+           b[14], b[15]);
   return out;
 }
 

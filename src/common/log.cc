@@ -20,10 +20,14 @@ thread_local std::string t_user;
 
 const char* LevelName(Level l) {
   switch (l) {
-    case Level::kDebug: return "debug";
-    case Level::kInfo: return "info";
-    case Level::kWarn: return "warn";
-    case Level::kError: return "error";
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      return "error";
   }
   return "info";
 }
@@ -42,9 +46,12 @@ void Configure(Format format, Level min_level) {
 }
 
 bool ParseFormat(std::string_view name, Format* out) {
-  if (name == "json") *out = Format::kJson;
-  else if (name == "text") *out = Format::kText;
-  else return false;
+  if (name == "json")
+    *out = Format::kJson;
+  else if (name == "text")
+    *out = Format::kText;
+  else
+    return false;
   return true;
 }
 
@@ -67,8 +74,10 @@ void Write(Level level, std::string_view msg, std::initializer_list<Field> field
       line.push_back(',');
       AppendJsonString(line, f.key);
       line.push_back(':');
-      if (f.number) line += f.value;
-      else AppendJsonString(line, f.value);
+      if (f.number)
+        line += f.value;
+      else
+        AppendJsonString(line, f.value);
     }
     line += "}\n";
   } else {

@@ -22,10 +22,14 @@ void AtomicAdd(std::atomic<double>& a, double v) {
 std::string EscapeLabel(const std::string& v) {
   std::string out;
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out.push_back(c);
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out.push_back(c);
   }
   return out;
 }
@@ -84,8 +88,8 @@ void Histogram::Snapshot(std::vector<uint64_t>* cumulative, double* sum, uint64_
 }
 
 std::vector<double> DefaultLatencyBuckets() {
-  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-          0.1,    0.25,    0.5,    1.0,   2.5,    5.0,   10.0};
+  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+          0.05,   0.1,     0.25,   0.5,   1.0,    2.5,   5.0,  10.0};
 }
 
 Registry::Family& Registry::GetFamily(const std::string& name, const std::string& help, Type type) {
@@ -98,7 +102,8 @@ Registry::Family& Registry::GetFamily(const std::string& name, const std::string
   return it->second;
 }
 
-Counter& Registry::GetCounter(const std::string& name, const std::string& help, const Labels& labels) {
+Counter& Registry::GetCounter(const std::string& name, const std::string& help,
+                              const Labels& labels) {
   std::lock_guard<std::mutex> lock(mu_);
   auto& slot = GetFamily(name, help, Type::kCounter).counters[LabelKey(labels)];
   if (!slot) slot = std::make_unique<Counter>();
@@ -202,7 +207,8 @@ std::string RenderProcessMetrics() {
       << "# HELP process_virtual_memory_bytes Virtual memory size in bytes.\n"
       << "# TYPE process_virtual_memory_bytes gauge\n"
       << "process_virtual_memory_bytes " << FormatValue(vsize) << "\n"
-      << "# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.\n"
+      << "# HELP process_start_time_seconds Start time of the process since unix epoch in "
+         "seconds.\n"
       << "# TYPE process_start_time_seconds gauge\n"
       << "process_start_time_seconds " << FormatValue(kStart) << "\n"
       << "# HELP process_open_fds Number of open file descriptors.\n"

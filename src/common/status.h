@@ -12,21 +12,21 @@ namespace studio {
 // so the MLflow adapter and the native API share one mapping to HTTP (api/error_mapping.h).
 enum class ErrorCode {
   kOk = 0,
-  kInvalidParameterValue,  // 400
-  kBadRequest,             // 400
-  kResourceAlreadyExists,  // 400 (MLflow's status for a duplicate)
-  kUnauthenticated,        // 401
-  kPermissionDenied,       // 403
-  kResourceDoesNotExist,   // 404
-  kEndpointNotFound,       // 404
-  kAlreadyExists,          // 409 (native API's duplicate)
-  kResourceConflict,       // 409
-  kPayloadTooLarge,        // 413
-  kUnsupportedMediaType,   // 415
-  kRequestLimitExceeded,   // 429
-  kInternalError,          // 500
-  kNotImplemented,         // 501
-  kTemporarilyUnavailable, // 503
+  kInvalidParameterValue,   // 400
+  kBadRequest,              // 400
+  kResourceAlreadyExists,   // 400 (MLflow's status for a duplicate)
+  kUnauthenticated,         // 401
+  kPermissionDenied,        // 403
+  kResourceDoesNotExist,    // 404
+  kEndpointNotFound,        // 404
+  kAlreadyExists,           // 409 (native API's duplicate)
+  kResourceConflict,        // 409
+  kPayloadTooLarge,         // 413
+  kUnsupportedMediaType,    // 415
+  kRequestLimitExceeded,    // 429
+  kInternalError,           // 500
+  kNotImplemented,          // 501
+  kTemporarilyUnavailable,  // 503
 };
 
 std::string_view ErrorCodeName(ErrorCode code);
@@ -61,12 +61,14 @@ inline Status InvalidArgument(std::string msg) {
 inline Status NotFound(std::string msg) {
   return Status(ErrorCode::kResourceDoesNotExist, std::move(msg));
 }
-inline Status Internal(std::string msg) { return Status(ErrorCode::kInternalError, std::move(msg)); }
+inline Status Internal(std::string msg) {
+  return Status(ErrorCode::kInternalError, std::move(msg));
+}
 
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {}  // NOLINT
 
   bool ok() const { return std::holds_alternative<T>(v_); }
@@ -91,10 +93,10 @@ class [[nodiscard]] Result {
 #define STUDIO_CONCAT_INNER(a, b) a##b
 #define STUDIO_CONCAT(a, b) STUDIO_CONCAT_INNER(a, b)
 
-#define RETURN_IF_ERROR(expr)                    \
-  do {                                           \
-    ::studio::Status _st = (expr);               \
-    if (!_st.ok()) return _st;                   \
+#define RETURN_IF_ERROR(expr)      \
+  do {                             \
+    ::studio::Status _st = (expr); \
+    if (!_st.ok()) return _st;     \
   } while (0)
 
 #define ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
@@ -102,5 +104,4 @@ class [[nodiscard]] Result {
   if (!tmp.ok()) return tmp.status();         \
   lhs = std::move(tmp).value()
 
-#define ASSIGN_OR_RETURN(lhs, expr) \
-  ASSIGN_OR_RETURN_IMPL(STUDIO_CONCAT(_res_, __LINE__), lhs, expr)
+#define ASSIGN_OR_RETURN(lhs, expr) ASSIGN_OR_RETURN_IMPL(STUDIO_CONCAT(_res_, __LINE__), lhs, expr)

@@ -60,8 +60,10 @@ Status ValidateGithubRepo(const std::string& url) {
       rest.find('/', slash + 1) != std::string::npos)
     return Bad("github_repo", "must be https://github.com/<owner>/<repo>");
   for (char c : rest)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' && c != '/')
-      return Bad("github_repo", "owner and repository may contain only letters, digits, '-', '_', '.'");
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' &&
+        c != '/')
+      return Bad("github_repo",
+                 "owner and repository may contain only letters, digits, '-', '_', '.'");
   if (rest.find("..") != std::string::npos) return Bad("github_repo", "must not contain '..'");
   return Status::Ok();
 }
@@ -94,8 +96,8 @@ Result<store::ProjectRecord> Projects::Create(const auth::Actor& actor, const Pr
     RETURN_IF_ERROR(CheckOwner(tx, p.owner));
     RETURN_IF_ERROR(store::Projects(tx).Insert(p, tags));
     nlohmann::json details = {{"name", p.name}, {"owner", p.owner}};
-    return audit::Append(tx, {actor.username, "project.create", "project", p.id, actor.request_id,
-                              details.dump()});
+    return audit::Append(
+        tx, {actor.username, "project.create", "project", p.id, actor.request_id, details.dump()});
   }));
   return p;
 }

@@ -33,7 +33,7 @@ class Projects {
   Result<store::ProjectRecord> Create(const auth::Actor& actor, const ProjectInput& in);
   // Applies the fields that are set; `name` is immutable (ids and S3 prefixes derive from it).
   Result<store::ProjectRecord> Update(const auth::Actor& actor, const std::string& id_or_name,
-                                     const ProjectInput& patch);
+                                      const ProjectInput& patch);
   Status Delete(const auth::Actor& actor, const std::string& id_or_name);
   Result<store::ProjectRecord> Get(const std::string& id_or_name);
   Result<std::vector<store::ProjectRecord>> List(const store::ProjectFilter& filter,

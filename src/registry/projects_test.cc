@@ -10,7 +10,8 @@ namespace studio::registry {
 namespace {
 
 TEST(ProjectValidationTest, Names) {
-  for (const char* ok : {"ab", "fraud-model", "m1", "a-b-c-0"}) EXPECT_TRUE(ValidateProjectName(ok).ok()) << ok;
+  for (const char* ok : {"ab", "fraud-model", "m1", "a-b-c-0"})
+    EXPECT_TRUE(ValidateProjectName(ok).ok()) << ok;
   for (const char* bad : {"", "a", "Fraud", "1abc", "-ab", "ab-", "a_b", "a b", "../x", "a;DROP",
                           "caf\xc3\xa9", "' OR 1=1 --"}) {
     Status st = ValidateProjectName(bad);
@@ -25,9 +26,10 @@ TEST(ProjectValidationTest, GithubRepos) {
   EXPECT_TRUE(ValidateGithubRepo("").ok());
   EXPECT_TRUE(ValidateGithubRepo("https://github.com/acme/fraud-model").ok());
   EXPECT_TRUE(ValidateGithubRepo("https://github.com/acme/fraud.model.git").ok());
-  for (const char* bad : {"http://github.com/a/b", "https://gitlab.com/a/b", "https://github.com/a",
-                          "https://github.com/a/b/c", "https://github.com//b", "https://github.com/a/../b",
-                          "https://github.com/a/b?x=1", "javascript:alert(1)"}) {
+  for (const char* bad :
+       {"http://github.com/a/b", "https://gitlab.com/a/b", "https://github.com/a",
+        "https://github.com/a/b/c", "https://github.com//b", "https://github.com/a/../b",
+        "https://github.com/a/b?x=1", "javascript:alert(1)"}) {
     EXPECT_FALSE(ValidateGithubRepo(bad).ok()) << bad;
   }
 }
@@ -66,7 +68,8 @@ TEST_P(ProjectsServiceTest, CrudIsAuditedInTheSameTransaction) {
 
   ProjectInput bad_owner;
   bad_owner.owner = "nobody";
-  EXPECT_EQ(projects.Update(alice, "fraud", bad_owner).status().code(), ErrorCode::kInvalidParameterValue);
+  EXPECT_EQ(projects.Update(alice, "fraud", bad_owner).status().code(),
+            ErrorCode::kInvalidParameterValue);
   ProjectInput patch;
   patch.description = "Card fraud";
   auto updated = projects.Update(alice, p->id, patch);
@@ -78,20 +81,24 @@ TEST_P(ProjectsServiceTest, CrudIsAuditedInTheSameTransaction) {
   EXPECT_EQ(projects.Delete(alice, "fraud").code(), ErrorCode::kResourceDoesNotExist);
 
   std::vector<store::AuditEventRecord> events;
-  ASSERT_TRUE(t_->store->Read([&](store::Tx& tx) -> Status {
-    store::AuditFilter f;
-    f.resource_type = "project";
-    ASSIGN_OR_RETURN(events, store::AuditEvents(tx).List(f, 0, 100));
-    return Status::Ok();
-  }).ok());
+  ASSERT_TRUE(t_->store
+                  ->Read([&](store::Tx& tx) -> Status {
+                    store::AuditFilter f;
+                    f.resource_type = "project";
+                    ASSIGN_OR_RETURN(events, store::AuditEvents(tx).List(f, 0, 100));
+                    return Status::Ok();
+                  })
+                  .ok());
   std::vector<std::string> actions;
   for (auto& e : events) actions.push_back(e.action);
-  EXPECT_EQ(actions, (std::vector<std::string>{"project.delete", "project.update", "project.create"}));
+  EXPECT_EQ(actions,
+            (std::vector<std::string>{"project.delete", "project.update", "project.create"}));
   EXPECT_EQ(events.back().request_id, "req-1");
   EXPECT_TRUE(audit::Verify(*t_->store)->ok);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, ProjectsServiceTest, ::testing::ValuesIn(store::testing::Backends()),
+INSTANTIATE_TEST_SUITE_P(Backends, ProjectsServiceTest,
+                         ::testing::ValuesIn(store::testing::Backends()),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

@@ -7,7 +7,8 @@ Result<std::unique_ptr<MetadataStore>> OpenStore(const std::string& uri,
                                                  const StoreOptions& options) {
   if (uri.rfind("sqlite://", 0) == 0) {
     std::string path = uri.substr(9);
-    if (path.empty()) return InvalidArgument("sqlite URI needs a path: sqlite:///path/to/studio.db");
+    if (path.empty())
+      return InvalidArgument("sqlite URI needs a path: sqlite:///path/to/studio.db");
     return OpenSqliteStore(path, options);
   }
   if (uri.rfind("postgresql://", 0) == 0 || uri.rfind("postgres://", 0) == 0) {

@@ -89,7 +89,8 @@ Result<std::string> PostgresUriToConninfo(const std::string& uri) {
     start = amp + 1;
     if (pair.empty()) continue;
     size_t eq = pair.find('=');
-    if (eq == std::string::npos) return InvalidArgument("bad parameter '" + pair + "' in database URI");
+    if (eq == std::string::npos)
+      return InvalidArgument("bad parameter '" + pair + "' in database URI");
     ASSIGN_OR_RETURN(std::string k, PercentDecode(pair.substr(0, eq)));
     ASSIGN_OR_RETURN(std::string v, PercentDecode(pair.substr(eq + 1)));
     kv.emplace_back(k, v);

@@ -22,8 +22,8 @@ struct Row {
   }
 };
 
-#define STUDIO_PROJECT_INTO(row)                                                          \
-  soci::into(row.r.id), soci::into(row.r.name), soci::into(row.r.description),            \
+#define STUDIO_PROJECT_INTO(row)                                                           \
+  soci::into(row.r.id), soci::into(row.r.name), soci::into(row.r.description),             \
       soci::into(row.r.owner), soci::into(row.r.github_repo), soci::into(row.r.tags_json), \
       soci::into(row.r.created_by), soci::into(row.created), soci::into(row.updated)
 
@@ -83,8 +83,7 @@ Result<ProjectRecord> Projects::Get(const std::string& id_or_name) {
   if (!tx_.session().got_data()) {
     tx_.session() << std::string("SELECT ") + kColumns + " FROM projects p WHERE p.name = :name",
         soci::use(id_or_name), STUDIO_PROJECT_INTO(row);
-    if (!tx_.session().got_data())
-      return NotFound("project '" + id_or_name + "' does not exist");
+    if (!tx_.session().got_data()) return NotFound("project '" + id_or_name + "' does not exist");
   }
   return row.Get();
 }

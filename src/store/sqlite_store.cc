@@ -30,8 +30,7 @@ class SqliteStore final : public SociStore {
     auto* backend = static_cast<soci::sqlite3_session_backend*>(s.get_backend());
     char* err = nullptr;
     // soci wraps sqlite3.h in namespace sqlite_api.
-    int rc = sqlite_api::sqlite3_exec(backend->conn_, sql.c_str(), nullptr,
-                          nullptr, &err);
+    int rc = sqlite_api::sqlite3_exec(backend->conn_, sql.c_str(), nullptr, nullptr, &err);
     if (rc != SQLITE_OK) {
       std::string msg = err ? err : "sqlite3_exec failed";
       sqlite_api::sqlite3_free(err);
@@ -62,7 +61,8 @@ Result<std::unique_ptr<MetadataStore>> OpenSqliteStore(const std::string& path,
   std::error_code ec;
   auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  if (ec) return InvalidArgument("cannot create directory '" + parent.string() + "': " + ec.message());
+  if (ec)
+    return InvalidArgument("cannot create directory '" + parent.string() + "': " + ec.message());
   auto store = std::make_unique<SqliteStore>(path, options.pool_size);
   RETURN_IF_ERROR(store->Open());
   return std::unique_ptr<MetadataStore>(std::move(store));

@@ -61,18 +61,23 @@ TEST_P(StoreTest, UsersRolesAndDuplicates) {
   Status st = store().Write([&](Tx& tx) { return Users(tx).Insert(dup); });
   EXPECT_EQ(st.code(), ErrorCode::kAlreadyExists) << st.ToString();
   UserRecord got;
-  ASSERT_TRUE(store().Read([&](Tx& tx) -> Status {
-    ASSIGN_OR_RETURN(got, Users(tx).GetByUsername("alice"));
-    return Status::Ok();
-  }).ok());
+  ASSERT_TRUE(store()
+                  .Read([&](Tx& tx) -> Status {
+                    ASSIGN_OR_RETURN(got, Users(tx).GetByUsername("alice"));
+                    return Status::Ok();
+                  })
+                  .ok());
   EXPECT_EQ(got.id, u.id);
   EXPECT_EQ(got.roles, (std::vector<std::string>{"admin", "ml_engineer"}));
-  ASSERT_TRUE(store().Write([&](Tx& tx) { return Users(tx).SetRoles(u.id, {"model_sponsor"}, 2); }).ok());
+  ASSERT_TRUE(
+      store().Write([&](Tx& tx) { return Users(tx).SetRoles(u.id, {"model_sponsor"}, 2); }).ok());
   int64_t admins = -1;
-  ASSERT_TRUE(store().Read([&](Tx& tx) -> Status {
-    ASSIGN_OR_RETURN(admins, Users(tx).CountWithRole("admin"));
-    return Status::Ok();
-  }).ok());
+  ASSERT_TRUE(store()
+                  .Read([&](Tx& tx) -> Status {
+                    ASSIGN_OR_RETURN(admins, Users(tx).CountWithRole("admin"));
+                    return Status::Ok();
+                  })
+                  .ok());
   EXPECT_EQ(admins, 0);
   Status missing = store().Read([&](Tx& tx) { return Users(tx).GetById("nope").status(); });
   EXPECT_EQ(missing.code(), ErrorCode::kResourceDoesNotExist);
@@ -94,11 +99,13 @@ TEST_P(StoreTest, ProjectFiltersBindEveryValue) {
   ASSERT_TRUE(InsertProject(MakeProject("gamma", "o'reilly \"quoted\""), {{"tier", "1"}}).ok());
   auto list = [&](ProjectFilter f) {
     std::vector<std::string> names;
-    EXPECT_TRUE(store().Read([&](Tx& tx) -> Status {
-      ASSIGN_OR_RETURN(auto rows, Projects(tx).List(f, "", 100));
-      for (auto& r : rows) names.push_back(r.name);
-      return Status::Ok();
-    }).ok());
+    EXPECT_TRUE(store()
+                    .Read([&](Tx& tx) -> Status {
+                      ASSIGN_OR_RETURN(auto rows, Projects(tx).List(f, "", 100));
+                      for (auto& r : rows) names.push_back(r.name);
+                      return Status::Ok();
+                    })
+                    .ok());
     return names;
   };
   EXPECT_EQ(list({"fraud"}), (std::vector<std::string>{"alpha"}));
@@ -118,10 +125,12 @@ TEST_P(StoreTest, ProjectPagingWalksEveryRowOnce) {
   std::string after;
   while (true) {
     std::vector<ProjectRecord> page;
-    ASSERT_TRUE(store().Read([&](Tx& tx) -> Status {
-      ASSIGN_OR_RETURN(page, Projects(tx).List({}, after, 3));
-      return Status::Ok();
-    }).ok());
+    ASSERT_TRUE(store()
+                    .Read([&](Tx& tx) -> Status {
+                      ASSIGN_OR_RETURN(page, Projects(tx).List({}, after, 3));
+                      return Status::Ok();
+                    })
+                    .ok());
     for (auto& p : page) seen.push_back(p.name);
     if (page.size() < 3) break;
     after = page.back().name;
@@ -151,10 +160,12 @@ TEST_P(StoreTest, ConcurrentWritersAllLand) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(failures.load(), 0);
   int64_t n = 0;
-  ASSERT_TRUE(store().Read([&](Tx& tx) -> Status {
-    ASSIGN_OR_RETURN(n, Projects(tx).Count());
-    return Status::Ok();
-  }).ok());
+  ASSERT_TRUE(store()
+                  .Read([&](Tx& tx) -> Status {
+                    ASSIGN_OR_RETURN(n, Projects(tx).Count());
+                    return Status::Ok();
+                  })
+                  .ok());
   EXPECT_EQ(n, kThreads * kEach);
 }
 
@@ -180,10 +191,12 @@ TEST_P(StoreTest, AuditRowsRefuseUpdateAndDelete) {
   });
   EXPECT_FALSE(st.ok());
   AuditHead head;
-  ASSERT_TRUE(store().Read([&](Tx& tx) -> Status {
-    ASSIGN_OR_RETURN(head, AuditEvents(tx).Head());
-    return Status::Ok();
-  }).ok());
+  ASSERT_TRUE(store()
+                  .Read([&](Tx& tx) -> Status {
+                    ASSIGN_OR_RETURN(head, AuditEvents(tx).Head());
+                    return Status::Ok();
+                  })
+                  .ok());
   EXPECT_EQ(head.seq, 1);
   EXPECT_EQ(head.hash, "h");
 }
@@ -193,7 +206,8 @@ TEST(PgUriTest, ConvertsToKeywordConninfo) {
             "user='postgres' host='127.0.0.1' port='5432' dbname='studio'");
   EXPECT_EQ(*PostgresUriToConninfo("postgresql://u:p%40ss'w@[::1]:6543/d%2Fb?sslmode=require"),
             "user='u' password='p@ss\\'w' host='::1' port='6543' dbname='d/b' sslmode='require'");
-  EXPECT_EQ(*PostgresUriToConninfo("postgres:///db?host=/tmp/sock"), "dbname='db' host='/tmp/sock'");
+  EXPECT_EQ(*PostgresUriToConninfo("postgres:///db?host=/tmp/sock"),
+            "dbname='db' host='/tmp/sock'");
   EXPECT_FALSE(PostgresUriToConninfo("postgresql://h/db?novalue").ok());
   EXPECT_FALSE(PostgresUriToConninfo("postgresql://h/%zz").ok());
   EXPECT_EQ(RedactDbUri("postgresql://u:secret@h:1/db"), "postgresql://u:***@h:1/db");

@@ -38,8 +38,9 @@ Result<UserRecord> Users::GetWhere(const char* column, const std::string& value)
   UserRecord u;
   int disabled = 0;
   long long created = 0, updated = 0;
-  tx_.session() << std::string("SELECT id, username, password_hash, disabled, created_at, "
-                               "updated_at FROM users WHERE ") +
+  tx_.session() << std::string(
+                       "SELECT id, username, password_hash, disabled, created_at, "
+                       "updated_at FROM users WHERE ") +
                        column + " = :v",
       soci::use(value), soci::into(u.id), soci::into(u.username), soci::into(u.password_hash),
       soci::into(disabled), soci::into(created), soci::into(updated);
@@ -89,8 +90,8 @@ Status Users::SetRoles(const std::string& user_id, const std::vector<std::string
 Status Users::SetDisabled(const std::string& user_id, bool disabled, int64_t now) {
   int d = disabled ? 1 : 0;
   long long ts = now;
-  tx_.session() << "UPDATE users SET disabled = :d, updated_at = :ts WHERE id = :id",
-      soci::use(d), soci::use(ts), soci::use(user_id);
+  tx_.session() << "UPDATE users SET disabled = :d, updated_at = :ts WHERE id = :id", soci::use(d),
+      soci::use(ts), soci::use(user_id);
   return Status::Ok();
 }
 
@@ -127,9 +128,9 @@ struct TokenRow {
   }
 };
 
-#define STUDIO_TOKEN_INTO(row)                                                            \
-  soci::into(row.r.id), soci::into(row.r.user_id), soci::into(row.r.name),                \
-      soci::into(row.r.token_hash), soci::into(row.r.prefix), soci::into(row.created),     \
+#define STUDIO_TOKEN_INTO(row)                                                         \
+  soci::into(row.r.id), soci::into(row.r.user_id), soci::into(row.r.name),             \
+      soci::into(row.r.token_hash), soci::into(row.r.prefix), soci::into(row.created), \
       soci::into(row.expires), soci::into(row.used), soci::into(row.revoked)
 }  // namespace
 

@@ -11,8 +11,15 @@ namespace studio::api {
 void AddAuditRoutes(RouteTable& routes, Services& s) {
   using auth::Action;
   routes.push_back(
-      {"GET", "/api/v1/audit", Action::kRead, "audit",
-       "Search the audit log, newest first", false, 200, "", "AuditEventList",
+      {"GET",
+       "/api/v1/audit",
+       Action::kRead,
+       "audit",
+       "Search the audit log, newest first",
+       false,
+       200,
+       "",
+       "AuditEventList",
        {"actor", "action", "resource_type", "resource_id", "since", "until", "max_results",
         "page_token"},
        [&s](RequestContext& ctx, HttpResponse& res) -> Status {
@@ -25,14 +32,17 @@ void AddAuditRoutes(RouteTable& routes, Services& s) {
          for (const char* key : {"since", "until"}) {
            if (!ctx.req.HasQuery(key)) continue;
            auto t = ParseRfc3339(ctx.req.Query(key));
-           if (!t.ok()) return InvalidArgument(t.status().message()).WithDetail(key, "not an RFC 3339 timestamp");
+           if (!t.ok())
+             return InvalidArgument(t.status().message())
+                 .WithDetail(key, "not an RFC 3339 timestamp");
            (std::string(key) == "since" ? f.since : f.until) = *t;
          }
          int64_t before = 0;
          if (!page.after.empty()) {
            char* end = nullptr;
            before = std::strtoll(page.after.c_str(), &end, 10);
-           if (*end != '\0' || before <= 0) return InvalidArgument("invalid page_token").WithDetail("page_token", "invalid");
+           if (*end != '\0' || before <= 0)
+             return InvalidArgument("invalid page_token").WithDetail("page_token", "invalid");
          }
          std::vector<store::AuditEventRecord> events;
          RETURN_IF_ERROR(s.store.Read([&](store::Tx& tx) -> Status {
@@ -48,9 +58,17 @@ void AddAuditRoutes(RouteTable& routes, Services& s) {
          return Status::Ok();
        }});
 
-  routes.push_back({"GET", "/api/v1/audit/verify", Action::kRead, "audit",
-                    "Recompute the hash chain and report the first broken event", false, 200, "",
-                    "AuditVerify", {}, [&s](RequestContext&, HttpResponse& res) -> Status {
+  routes.push_back({"GET",
+                    "/api/v1/audit/verify",
+                    Action::kRead,
+                    "audit",
+                    "Recompute the hash chain and report the first broken event",
+                    false,
+                    200,
+                    "",
+                    "AuditVerify",
+                    {},
+                    [&s](RequestContext&, HttpResponse& res) -> Status {
                       ASSIGN_OR_RETURN(auto report, audit::Verify(s.store));
                       nlohmann::json out = {{"ok", report.ok}, {"count", report.count}};
                       if (!report.ok) {

@@ -30,9 +30,16 @@ void AddProjectRoutes(RouteTable& routes, Services& s) {
   using auth::Action;
   auto projects = std::make_shared<registry::Projects>(s.store);
 
-  routes.push_back({"GET", "/api/v1/projects", Action::kRead, "projects",
-                    "List projects by name, filtered by q (substring), owner or tag", false, 200,
-                    "", "ProjectList", {"q", "owner", "tag", "max_results", "page_token"},
+  routes.push_back({"GET",
+                    "/api/v1/projects",
+                    Action::kRead,
+                    "projects",
+                    "List projects by name, filtered by q (substring), owner or tag",
+                    false,
+                    200,
+                    "",
+                    "ProjectList",
+                    {"q", "owner", "tag", "max_results", "page_token"},
                     [projects](RequestContext& ctx, HttpResponse& res) -> Status {
                       ASSIGN_OR_RETURN(PageRequest page, ParsePage(ctx.req));
                       store::ProjectFilter f;
@@ -53,8 +60,16 @@ void AddProjectRoutes(RouteTable& routes, Services& s) {
                       return Status::Ok();
                     }});
 
-  routes.push_back({"POST", "/api/v1/projects", Action::kCreate, "projects", "Create a project",
-                    true, 201, "ProjectCreate", "Project", {},
+  routes.push_back({"POST",
+                    "/api/v1/projects",
+                    Action::kCreate,
+                    "projects",
+                    "Create a project",
+                    true,
+                    201,
+                    "ProjectCreate",
+                    "Project",
+                    {},
                     [projects](RequestContext& ctx, HttpResponse& res) -> Status {
                       ASSIGN_OR_RETURN(auto in, ReadProject(*ctx.body, true));
                       ASSIGN_OR_RETURN(auto p, projects->Create(ctx.actor(), in));
@@ -62,26 +77,50 @@ void AddProjectRoutes(RouteTable& routes, Services& s) {
                       return Status::Ok();
                     }});
 
-  routes.push_back({"GET", "/api/v1/projects/{id}", Action::kRead, "projects",
-                    "Get a project by id or name", false, 200, "", "Project", {},
+  routes.push_back({"GET",
+                    "/api/v1/projects/{id}",
+                    Action::kRead,
+                    "projects",
+                    "Get a project by id or name",
+                    false,
+                    200,
+                    "",
+                    "Project",
+                    {},
                     [projects](RequestContext& ctx, HttpResponse& res) -> Status {
                       ASSIGN_OR_RETURN(auto p, projects->Get(ctx.req.Param("id")));
                       res.Json(200, ToJson(p));
                       return Status::Ok();
                     }});
 
-  routes.push_back({"PATCH", "/api/v1/projects/{id}", Action::kCreate, "projects",
-                    "Change a project's description, owner, GitHub repository or tags", true, 200,
-                    "ProjectUpdate", "Project", {},
+  routes.push_back({"PATCH",
+                    "/api/v1/projects/{id}",
+                    Action::kCreate,
+                    "projects",
+                    "Change a project's description, owner, GitHub repository or tags",
+                    true,
+                    200,
+                    "ProjectUpdate",
+                    "Project",
+                    {},
                     [projects](RequestContext& ctx, HttpResponse& res) -> Status {
                       ASSIGN_OR_RETURN(auto in, ReadProject(*ctx.body, false));
-                      ASSIGN_OR_RETURN(auto p, projects->Update(ctx.actor(), ctx.req.Param("id"), in));
+                      ASSIGN_OR_RETURN(auto p,
+                                       projects->Update(ctx.actor(), ctx.req.Param("id"), in));
                       res.Json(200, ToJson(p));
                       return Status::Ok();
                     }});
 
-  routes.push_back({"DELETE", "/api/v1/projects/{id}", Action::kCreate, "projects",
-                    "Delete a project", false, 204, "", "", {},
+  routes.push_back({"DELETE",
+                    "/api/v1/projects/{id}",
+                    Action::kCreate,
+                    "projects",
+                    "Delete a project",
+                    false,
+                    204,
+                    "",
+                    "",
+                    {},
                     [projects](RequestContext& ctx, HttpResponse& res) -> Status {
                       RETURN_IF_ERROR(projects->Delete(ctx.actor(), ctx.req.Param("id")));
                       res.NoContent();

@@ -49,9 +49,10 @@ RequestGuard::RequestGuard(const Config& config) {
   } else if (IsLoopback(config.host)) {
     allowed_hosts_ = {"localhost", "127.0.0.1", "[::1]"};
   } else {
-    log::Warn("serving on a non-loopback address without --allowed-hosts: any Host header is "
-              "accepted; set --allowed-hosts to defend against DNS rebinding",
-              {{"host", config.host}});
+    log::Warn(
+        "serving on a non-loopback address without --allowed-hosts: any Host header is "
+        "accepted; set --allowed-hosts to defend against DNS rebinding",
+        {{"host", config.host}});
   }
 }
 
@@ -76,7 +77,8 @@ Status RequestGuard::Authenticate(const HttpRequest& req, auth::Identity& identi
   std::string authz = req.Header("authorization");
   if (!authz.empty()) {
     std::string scheme = ToLower(authz.substr(0, authz.find(' ')));
-    std::string value = authz.find(' ') == std::string::npos ? "" : authz.substr(authz.find(' ') + 1);
+    std::string value =
+        authz.find(' ') == std::string::npos ? "" : authz.substr(authz.find(' ') + 1);
     while (!value.empty() && value.front() == ' ') value.erase(0, 1);
     if (scheme == "bearer") {
       ASSIGN_OR_RETURN(ctx.principal, identity.AuthenticateBearer(value));
@@ -94,7 +96,8 @@ Status RequestGuard::Authenticate(const HttpRequest& req, auth::Identity& identi
       ctx.auth_method = AuthMethod::kBasic;
       return Status::Ok();
     }
-    return Status(ErrorCode::kUnauthenticated, "unsupported Authorization scheme (use Bearer or Basic)");
+    return Status(ErrorCode::kUnauthenticated,
+                  "unsupported Authorization scheme (use Bearer or Basic)");
   }
   std::string cookie = SessionCookie(req);
   if (!cookie.empty()) {
@@ -147,7 +150,8 @@ Status RequestGuard::ParseBody(const Route& route, const HttpRequest& req,
   }
   *body = nlohmann::json::parse(req.body, nullptr, false);
   if (body->is_discarded()) return Status(ErrorCode::kBadRequest, "malformed JSON in request body");
-  if (!body->is_object()) return Status(ErrorCode::kBadRequest, "request body must be a JSON object");
+  if (!body->is_object())
+    return Status(ErrorCode::kBadRequest, "request body must be a JSON object");
   return Status::Ok();
 }
 

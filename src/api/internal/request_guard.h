@@ -29,8 +29,8 @@ class RequestGuard {
                auth::LoginLimiter& limiter, RequestContext& ctx, nlohmann::json* body) const;
 
  private:
-  Status Authenticate(const HttpRequest& req, auth::Identity& identity,
-                      auth::LoginLimiter& limiter, RequestContext& ctx) const;
+  Status Authenticate(const HttpRequest& req, auth::Identity& identity, auth::LoginLimiter& limiter,
+                      RequestContext& ctx) const;
   Status CheckOrigin(const HttpRequest& req) const;
   Status ParseBody(const Route& route, const HttpRequest& req, nlohmann::json* body) const;
 
