@@ -83,12 +83,9 @@ int RunUserCreate(const CommonFlags& flags, const std::string& username,
   auto user = identity.CreateUser(kCliActor, username, password, roles);
   if (!user.ok()) return Fail(user.status());
   if (json) {
-    std::cout << nlohmann::json{{"id", user->id},
-                                {"username", username},
-                                {"roles", user->roles},
-                                {"password", password}}
-                     .dump()
-              << "\n";
+    nlohmann::json out = {{"id", user->id}, {"username", username}, {"roles", user->roles}};
+    if (!password_stdin) out["password"] = password;  // never echo a password we were given
+    std::cout << out.dump() << "\n";
   } else {
     std::cout << "created user '" << username << "'\n";
     if (!password_stdin) std::cout << "password (shown once): " << password << "\n";
