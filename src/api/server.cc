@@ -56,6 +56,46 @@ std::string ToRegex(const std::string& path, std::vector<std::string>* names) {
   return out;
 }
 
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string PercentDecode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out.push_back(' ');
+    } else if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 &&
+               HexValue(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+void ParseQuery(const std::string& target, std::multimap<std::string, std::string>* out) {
+  size_t q = target.find('?');
+  if (q == std::string::npos) return;
+  std::string_view rest(target);
+  rest.remove_prefix(q + 1);
+  while (!rest.empty()) {
+    size_t amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    if (pair.empty()) continue;
+    size_t eq = pair.find('=');
+    std::string key = PercentDecode(pair.substr(0, eq));
+    std::string value = eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1));
+    out->emplace(std::move(key), std::move(value));
+  }
+}
+
 class HttpApiServer final : public ApiServer {
  public:
   explicit HttpApiServer(Options o)
@@ -232,7 +272,8 @@ class HttpApiServer final : public ApiServer {
     req.body = raw.body;
     req.remote_addr = raw.remote_addr;
     for (const auto& [k, v] : raw.headers) req.headers.emplace(ToLower(k), v);
-    for (const auto& [k, v] : raw.params) req.query.emplace(k, v);
+    // httplib splits `tag=team=risk` on every '='; parse the raw target on the first one.
+    ParseQuery(raw.target, &req.query);
     for (size_t i = 0; i < names.size() && i + 1 < raw.matches.size(); ++i)
       req.path_params[names[i]] = raw.matches[i + 1];
 

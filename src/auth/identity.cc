@@ -149,6 +149,7 @@ Result<store::UserRecord> Identity::UpdateUser(const Actor& actor, const std::st
     }
     return audit::Append(tx, Event(actor, "user.update", "user", existing.id, details));
   }));
+  ForgetCredentials();
   return GetUser(existing.id);
 }
 
@@ -201,11 +202,13 @@ Result<Identity::LoginResult> Identity::Login(LoginLimiter& limiter, const std::
 }
 
 Status Identity::Logout(const Actor& actor, const std::string& session_token) {
-  return store_.Write([&](store::Tx& tx) -> Status {
+  Status st = store_.Write([&](store::Tx& tx) -> Status {
     RETURN_IF_ERROR(store::Sessions(tx).Delete(crypto::Sha256Hex(session_token)));
     return audit::Append(
         tx, Event(actor, "auth.logout", "user", actor.username, nlohmann::json::object()));
   });
+  ForgetCredentials();  // after the commit, so no reader re-caches the old state
+  return st;
 }
 
 Result<Identity::IssuedToken> Identity::IssueToken(const Actor& actor, const Principal& owner,
@@ -245,11 +248,13 @@ Result<std::vector<store::ApiTokenRecord>> Identity::ListTokens(const Principal&
 }
 
 Status Identity::RevokeToken(const Actor& actor, const Principal& owner, const std::string& id) {
-  return store_.Write([&](store::Tx& tx) -> Status {
+  Status st = store_.Write([&](store::Tx& tx) -> Status {
     RETURN_IF_ERROR(store::ApiTokens(tx).Revoke(owner.user_id, id, NowMillis()));
     return audit::Append(tx,
                          Event(actor, "token.revoke", "api_token", id, nlohmann::json::object()));
   });
+  ForgetCredentials();  // after the commit, so no reader re-caches the old state
+  return st;
 }
 
 Result<Principal> Identity::PrincipalFor(const std::string& user_id) {
@@ -266,6 +271,8 @@ Result<Principal> Identity::PrincipalFor(const std::string& user_id) {
 Result<Principal> Identity::AuthenticateBearer(const std::string& token) {
   const Status invalid(ErrorCode::kUnauthenticated, "invalid, expired or revoked API token");
   if (token.rfind(kTokenPrefix, 0) != 0 || token.size() > 256) return invalid;
+  const std::string key = "t:" + crypto::Sha256Hex(token);
+  if (Principal cached; CachedLookup(key, &cached)) return cached;
   Result<store::ApiTokenRecord> rec = NotFound("");
   Result<store::UserRecord> user = NotFound("");
   RETURN_IF_ERROR(store_.Read([&](store::Tx& tx) -> Status {
@@ -284,12 +291,16 @@ Result<Principal> Identity::AuthenticateBearer(const std::string& token) {
         store_.Write([&](store::Tx& tx) { return store::ApiTokens(tx).Touch(id, now); });
     (void)touched;  // best effort: failing to note the time must not fail the request
   }
-  return ToPrincipal(*user);
+  Principal p = ToPrincipal(*user);
+  Remember(key, p, rec->expires_at);
+  return p;
 }
 
 Result<Principal> Identity::AuthenticateSession(const std::string& session_token) {
   const Status invalid(ErrorCode::kUnauthenticated, "session expired or invalid; log in again");
   if (session_token.empty() || session_token.size() > 256) return invalid;
+  const std::string key = "s:" + crypto::Sha256Hex(session_token);
+  if (Principal cached; CachedLookup(key, &cached)) return cached;
   Result<store::SessionRecord> s = NotFound("");
   RETURN_IF_ERROR(store_.Read([&](store::Tx& tx) -> Status {
     s = store::Sessions(tx).GetByHash(crypto::Sha256Hex(session_token));
@@ -298,7 +309,33 @@ Result<Principal> Identity::AuthenticateSession(const std::string& session_token
   if (!s.ok() || s->expires_at <= NowMillis()) return invalid;
   Result<Principal> p = PrincipalFor(s->user_id);
   if (!p.ok()) return invalid;
+  Remember(key, *p, s->expires_at);
   return p;
+}
+
+bool Identity::CachedLookup(const std::string& key, Principal* out) {
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  auto it = cache_.find(key);
+  if (it == cache_.end()) return false;
+  if (it->second.expires_at <= NowMillis()) {
+    cache_.erase(it);
+    return false;
+  }
+  *out = it->second.principal;
+  return true;
+}
+
+void Identity::Remember(const std::string& key, const Principal& p, int64_t credential_expiry) {
+  int64_t until = NowMillis() + kCredentialCacheMs;
+  if (credential_expiry != 0 && credential_expiry < until) until = credential_expiry;
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  if (cache_.size() >= 10'000) cache_.clear();  // bound memory; entries live a second anyway
+  cache_[key] = {p, until};
+}
+
+void Identity::ForgetCredentials() {
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  cache_.clear();
 }
 
 Result<Principal> Identity::AuthenticateBasic(LoginLimiter& limiter, const std::string& username,

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "auth/login_limiter.h"
@@ -64,13 +66,27 @@ class Identity {
                                       const std::string& password, const std::string& client_ip);
 
   static constexpr int64_t kSessionTtlMs = 12LL * 3600 * 1000;
+  // How long a verified credential is trusted without asking the store again. Changes made
+  // through this process (revoke, logout, role change, disable) take effect at once; another
+  // process sharing the database sees them within this window.
+  static constexpr int64_t kCredentialCacheMs = 1000;
 
  private:
+  struct CachedPrincipal {
+    Principal principal;
+    int64_t expires_at;
+  };
+  bool CachedLookup(const std::string& key, Principal* out);
+  void Remember(const std::string& key, const Principal& p, int64_t credential_expiry);
+  void ForgetCredentials();
+
   Result<Principal> PrincipalFor(const std::string& user_id);
   Result<store::UserRecord> CheckPassword(LoginLimiter& limiter, const std::string& username,
                                           const std::string& password,
                                           const std::string& client_ip);
   store::MetadataStore& store_;
+  std::mutex cache_mu_;
+  std::unordered_map<std::string, CachedPrincipal> cache_;  // "t:"/"s:" + credential hash
 };
 
 Principal ToPrincipal(const store::UserRecord& user);

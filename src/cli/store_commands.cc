@@ -25,10 +25,16 @@ int Fail(const Status& st) {
   std::cerr << "error: " << st.message() << "\n";
   for (const auto& [field, problem] : st.details())
     std::cerr << "  " << field << ": " << problem << "\n";
-  return st.code() == ErrorCode::kInvalidParameterValue ||
-                 st.code() == ErrorCode::kResourceConflict || st.code() == ErrorCode::kAlreadyExists
-             ? kExitFailed
-             : kExitError;
+  // The checked condition failed (bad input, conflict, unknown user): 1. Anything else: 2.
+  switch (st.code()) {
+    case ErrorCode::kInvalidParameterValue:
+    case ErrorCode::kResourceConflict:
+    case ErrorCode::kAlreadyExists:
+    case ErrorCode::kResourceDoesNotExist:
+      return kExitFailed;
+    default:
+      return kExitError;
+  }
 }
 
 const auth::Actor kCliActor{"system", "cli"};

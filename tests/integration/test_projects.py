@@ -271,6 +271,10 @@ class ProjectTests(StudioTestCase):
         self.assertEqual(names(tag="env=prod"), ["meta-plain"])
         self.assertEqual(names(tag="env=prod' OR 1=1 --"), [])
         self.assertEqual(names(tag="k=v", q="meta"), ["meta-plain"])
+        # an unencoded '=' inside the value, as a person types it in a URL
+        raw = self.api.get("/api/v1/projects?tag=env=prod&max_results=1000")
+        self.assertStatus(raw, 200)
+        self.assertEqual(sorted(p["name"] for p in raw.json()["items"]), ["meta-plain"])
         # the table survived
         self.assertIn("meta-plain", names())
 
