@@ -11,24 +11,17 @@ APT_PACKAGES=(
   libargon2-dev libgtest-dev libgmock-dev libbenchmark-dev libsimdjson-dev libzstd-dev
   postgresql prometheus curl wrk hyperfine
   python3-scipy python3-xgboost python3-onnx python3-flask python3-gunicorn python3-requests
-  awscli chromium nodejs npm
 )
+# Added by the issues that first need them: nodejs/npm (web UI), chromium (browser tests),
+# awscli (S3 interoperability tests).
 
+# One dpkg-query for the whole list; only packages not fully installed are handed to apt.
+installed=" $(dpkg-query -W -f='${db:Status-Status} ${Package}\n' "${APT_PACKAGES[@]}" 2>/dev/null |
+  awk '$1 == "installed" { printf "%s ", $2 }') "
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
-  # dpkg-query is fast; only packages not fully installed are handed to apt.
-  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
-  [ "$status" = "installed" ] || missing+=("$p")
+  case "$installed" in *" $p "*) ;; *) missing+=("$p") ;; esac
 done
-
-# nodejs/npm may come from outside Debian on a developer machine; accept any node >= 20.
-if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
-  filtered=()
-  for p in "${missing[@]}"; do
-    case "$p" in nodejs|npm) ;; *) filtered+=("$p") ;; esac
-  done
-  missing=("${filtered[@]+"${filtered[@]}"}")
-fi
 
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "install-deps: installing ${#missing[@]} apt packages: ${missing[*]}" >&2
