@@ -56,3 +56,4 @@ timeout -s TERM 175 /usr/bin/python3 "$here/bench.py" \
   --json-out "$(cd "$build_dir" && pwd)/bench-results.json" &
 bench_pid=$!
 wait "$bench_pid"
+timeout -s TERM 240 /usr/bin/python3 "$here/registry.py" --studio "$studio" --workdir "$workdir" --json-out "$(cd "$build_dir" && pwd)/bench-registry.json" & bench_pid=$!; wait "$bench_pid"

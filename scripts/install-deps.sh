@@ -10,10 +10,14 @@ APT_PACKAGES=(
   libxgboost-dev xgboost libonnx-dev libprotobuf-dev protobuf-compiler
   libargon2-dev libgtest-dev libgmock-dev libbenchmark-dev libsimdjson-dev libzstd-dev
   postgresql prometheus curl wrk hyperfine
-  python3-scipy python3-xgboost python3-onnx python3-flask python3-gunicorn python3-requests
+  python3-scipy python3-xgboost python3-onnx python3-flask python3-gunicorn python3-requests python3-sqlalchemy
+  awscli python3-botocore
 )
-# Added by the issues that first need them: nodejs/npm (web UI), chromium (browser tests),
-# awscli (S3 interoperability tests).
+# Added by the issues that first need them: chromium (browser tests). awscli and
+# python3-botocore: the S3 interoperability tests and the SigV4 cross-check.
+# node/npm run s3rver (and later the web UI build). Use the node already on PATH when there is
+# one (it may be newer than Debian's); a fresh Debian 12 gets apt's.
+command -v node >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
 
 # One dpkg-query for the whole list; only packages not fully installed are handed to apt.
 installed=" $(dpkg-query -W -f='${db:Status-Status} ${Package}\n' "${APT_PACKAGES[@]}" 2>/dev/null |

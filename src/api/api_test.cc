@@ -75,6 +75,10 @@ TEST(OpenApiTest, EveryRegisteredRouteIsDocumented) {
   AddUserRoutes(routes, s);
   AddProjectRoutes(routes, s);
   AddAuditRoutes(routes, s);
+  AddMlflowRegistryRoutes(routes, s);
+  AddModelRoutes(routes, s);
+  AddMlflowArtifactRoutes(routes, s);
+  AddMlflowTrackingRoutes(routes, s);
   AddSystemRoutes(routes, s, routes);
   ASSERT_GE(routes.size(), 20u);
   auto doc = nlohmann::json::parse(BuildOpenApi(routes));

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -22,6 +24,9 @@ struct HttpRequest {
   std::map<std::string, std::string> headers;  // lowercase names
   std::multimap<std::string, std::string> query;
   std::map<std::string, std::string> path_params;
+  // Routes with Route::stream_body: pulls the body chunk by chunk into `receive` (which
+  // returns false to stop); false when the client went away or the body is over the limit.
+  std::function<bool(const std::function<bool(const char*, size_t)>& receive)> read_body;
 
   std::string Header(const std::string& lowercase_name) const;
   bool HasQuery(const std::string& name) const { return query.count(name) > 0; }
@@ -34,6 +39,9 @@ struct HttpResponse {
   std::string body;
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
+  // When set, the body is produced after the handler returns, chunk by chunk through `write`
+  // (sent with chunked transfer encoding); an error aborts the connection mid-body.
+  std::function<Status(const std::function<bool(std::string_view)>& write)> stream;
 
   void Json(int code, const nlohmann::json& value);
   void NoContent() {

@@ -11,6 +11,10 @@
 #include "common/metrics.h"
 #include "store/metadata_store.h"
 
+namespace studio::artifacts {
+class ArtifactStore;
+}
+
 namespace studio::api {
 
 using Handler = std::function<Status(RequestContext&, HttpResponse&)>;
@@ -28,6 +32,8 @@ struct Route {
   std::string response_schema;  // idem; empty for 204 or non-JSON
   std::vector<std::string> query_params;
   Handler handler;
+  // The handler reads the body itself through HttpRequest::read_body (large uploads).
+  bool stream_body = false;
 };
 
 // What handlers work with; owned by the server.
@@ -37,6 +43,7 @@ struct Services {
   auth::Identity& identity;
   auth::LoginLimiter& login_limiter;
   metrics::Registry& metrics;
+  artifacts::ArtifactStore* artifacts = nullptr;  // opened from Config::ArtifactsUri()
 };
 
 using RouteTable = std::vector<Route>;
@@ -46,6 +53,10 @@ void AddAuthRoutes(RouteTable& routes, Services& s);
 void AddUserRoutes(RouteTable& routes, Services& s);
 void AddProjectRoutes(RouteTable& routes, Services& s);
 void AddAuditRoutes(RouteTable& routes, Services& s);
+void AddMlflowRegistryRoutes(RouteTable& routes, Services& s);
+void AddModelRoutes(RouteTable& routes, Services& s);
+void AddMlflowArtifactRoutes(RouteTable& routes, Services& s);
+void AddMlflowTrackingRoutes(RouteTable& routes, Services& s);
 
 // OpenAPI 3.1 for every route in `routes`.
 std::string BuildOpenApi(const RouteTable& routes);

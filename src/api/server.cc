@@ -9,6 +9,7 @@
 #include "api/error_mapping.h"
 #include "api/internal/request_guard.h"
 #include "api/router.h"
+#include "artifacts/artifact_store.h"
 #include "auth/identity.h"
 #include "common/ids.h"
 #include "common/log.h"
@@ -48,7 +49,8 @@ std::string ToRegex(const std::string& path, std::vector<std::string>* names) {
   size_t last = 0;
   for (auto it = begin; it != std::sregex_iterator(); ++it) {
     out += path.substr(last, it->position() - last);
-    out += "([^/]+)";
+    // MLflow's <path:artifact_path>: the one parameter that spans '/'.
+    out += (*it)[1] == "artifact_path" ? "(.+)" : "([^/]+)";
     names->push_back((*it)[1]);
     last = it->position() + it->length();
   }
@@ -96,6 +98,8 @@ void ParseQuery(const std::string& target, std::multimap<std::string, std::strin
   }
 }
 
+constexpr const char* kRefusedBodyPath = "/__studio/refused-body";
+
 class HttpApiServer final : public ApiServer {
  public:
   explicit HttpApiServer(Options o)
@@ -105,12 +109,19 @@ class HttpApiServer final : public ApiServer {
         guard_(options_.config) {}
 
   Status Init() {
+    ASSIGN_OR_RETURN(artifact_store_, artifacts::OpenArtifactStore(options_.config.ArtifactsUri()));
+    services_.artifacts = artifact_store_.get();
     AddAuthRoutes(routes_, services_);
     AddUserRoutes(routes_, services_);
     AddProjectRoutes(routes_, services_);
     AddAuditRoutes(routes_, services_);
+    AddMlflowRegistryRoutes(routes_, services_);
+    AddModelRoutes(routes_, services_);
+    AddMlflowArtifactRoutes(routes_, services_);
+    AddMlflowTrackingRoutes(routes_, services_);
     AddSystemRoutes(routes_, services_, routes_);
     for (const Route& r : routes_) Register(r);
+    RegisterBodySinks();  // after the routes: httplib tries handlers in registration order
     ConfigureServer();
     return Status::Ok();
   }
@@ -153,7 +164,9 @@ class HttpApiServer final : public ApiServer {
     http_.set_keep_alive_timeout(5);
     http_.set_read_timeout(30);
     http_.set_write_timeout(30);
-    http_.set_payload_max_length(static_cast<size_t>(c.body_limit));
+    // httplib's own cap is the larger of the two; JSON bodies are held to body_limit in
+    // Dispatch (read through a content reader, so an oversized one is drained, not buffered).
+    http_.set_payload_max_length(static_cast<size_t>(std::max(c.body_limit, c.artifact_limit)));
     http_.set_default_headers({
         {"X-Content-Type-Options", "nosniff"},
         {"X-Frame-Options", "DENY"},
@@ -165,6 +178,7 @@ class HttpApiServer final : public ApiServer {
     http_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       RequestState& st = StateFor(req);
       NeutralizeMultipart(const_cast<httplib::Request&>(req));
+      DivertBodyOnBodilessMethods(const_cast<httplib::Request&>(req));
       Status host = guard_.CheckHost(req.get_header_value("Host"));
       if (host.ok()) return httplib::Server::HandlerResponse::Unhandled;
       WriteError(res, st, host);
@@ -247,23 +261,87 @@ class HttpApiServer final : public ApiServer {
   void Register(const Route& route) {
     std::vector<std::string> names;
     std::string pattern = ToRegex(route.path, &names);
-    auto handler = [this, &route, names](const httplib::Request& req, httplib::Response& res) {
-      Dispatch(route, names, req, res);
+    if (route.method == "GET") {
+      http_.Get(pattern,
+                [this, &route, names](const httplib::Request& req, httplib::Response& res) {
+                  Dispatch(route, names, req, res);
+                });
+      return;
+    }
+    // Every method that may carry a body reads it through a content reader, so no body is
+    // buffered by httplib beyond our own limits.
+    auto streaming = [this, &route, names](const httplib::Request& req, httplib::Response& res,
+                                           const httplib::ContentReader& reader) {
+      Dispatch(route, names, req, res, &reader);
     };
-    if (route.method == "GET")
-      http_.Get(pattern, handler);
-    else if (route.method == "POST")
-      http_.Post(pattern, handler);
+    if (route.method == "POST")
+      http_.Post(pattern, streaming);
     else if (route.method == "PATCH")
-      http_.Patch(pattern, handler);
+      http_.Patch(pattern, streaming);
     else if (route.method == "PUT")
-      http_.Put(pattern, handler);
+      http_.Put(pattern, streaming);
     else if (route.method == "DELETE")
-      http_.Delete(pattern, handler);
+      http_.Delete(pattern, streaming);
+  }
+
+  // Bodies sent where none is accepted (unknown routes, GET with a body) are drained here and
+  // answered with an error, instead of being buffered or left on the keep-alive connection.
+  void RegisterBodySinks() {
+    auto refuse = [](int status, const char* message) {
+      return [status, message](const httplib::Request& req, httplib::Response& res,
+                               const httplib::ContentReader& reader) {
+        reader([](const char*, size_t) { return true; });
+        RequestState& st = StateFor(req);
+        std::string text = std::string(message) + ": " + req.path;
+        WriteError(
+            res, st,
+            Status(status == 404 ? ErrorCode::kEndpointNotFound : ErrorCode::kBadRequest, text));
+        res.status = status;
+      };
+    };
+    http_.Post(kRefusedBodyPath, refuse(400, "this method takes no request body"));
+    for (const char* pattern : {".*"}) {
+      http_.Post(pattern, refuse(404, "no such endpoint"));
+      http_.Put(pattern, refuse(404, "no such endpoint"));
+      http_.Patch(pattern, refuse(404, "no such endpoint"));
+      http_.Delete(pattern, refuse(404, "no such endpoint"));
+    }
+  }
+
+  // GET/HEAD/OPTIONS with a body go to the drain route above (httplib would buffer it whole).
+  static void DivertBodyOnBodilessMethods(httplib::Request& req) {
+    if (req.method != "GET" && req.method != "HEAD" && req.method != "OPTIONS") return;
+    bool has_body =
+        req.has_header("Transfer-Encoding") ||
+        (req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0");
+    if (!has_body) return;
+    req.method = "POST";
+    req.path = kRefusedBodyPath;
+  }
+
+  // Reads a JSON body of at most `limit` bytes; beyond it, drains the rest (keeping the
+  // connection in step) and reports 413.
+  static Status ReadLimitedBody(const httplib::ContentReader& reader, int64_t limit,
+                                std::string* out) {
+    bool too_large = false;
+    bool ok = reader([&](const char* data, size_t n) {
+      if (too_large || static_cast<int64_t>(out->size() + n) > limit) {
+        too_large = true;
+        out->clear();
+        return true;
+      }
+      out->append(data, n);
+      return true;
+    });
+    if (too_large)
+      return Status(ErrorCode::kPayloadTooLarge, "request body exceeds the configured limit");
+    if (!ok) return Status(ErrorCode::kBadRequest, "the request body could not be read");
+    return Status::Ok();
   }
 
   void Dispatch(const Route& route, const std::vector<std::string>& names,
-                const httplib::Request& raw, httplib::Response& res) {
+                const httplib::Request& raw, httplib::Response& res,
+                const httplib::ContentReader* reader = nullptr) {
     RequestState& st = StateFor(raw);
     st.route = route.path;
     HttpRequest req;
@@ -276,18 +354,32 @@ class HttpApiServer final : public ApiServer {
     ParseQuery(raw.target, &req.query);
     for (size_t i = 0; i < names.size() && i + 1 < raw.matches.size(); ++i)
       req.path_params[names[i]] = raw.matches[i + 1];
+    bool body_read = reader == nullptr;
+    Status status;
+    if (reader && !route.stream_body) {
+      body_read = true;
+      status = ReadLimitedBody(*reader, options_.config.body_limit, &req.body);
+    } else if (reader) {
+      req.read_body = [reader, &body_read](const std::function<bool(const char*, size_t)>& fn) {
+        body_read = true;
+        return (*reader)([&](const char* data, size_t n) { return fn(data, n); });
+      };
+    }
 
     RequestContext ctx{req, st.request_id};
     log::ScopedContext log_ctx(st.request_id);
     HttpResponse out;
     nlohmann::json body;
-    Status status = guard_.Admit(route, req, identity_, limiter_, ctx, &body);
+    if (status.ok()) status = guard_.Admit(route, req, identity_, limiter_, ctx, &body);
     if (status.ok()) {
       st.user = ctx.principal.username;
       log::ScopedContext::SetUser(st.user);
       if (route.takes_body) ctx.body = &body;
       status = route.handler(ctx, out);
     }
+    // A streamed body the handler never read is drained, so the keep-alive connection stays
+    // in step (httplib reads other routes' bodies before dispatch in the same way).
+    if (!body_read) (*reader)([](const char*, size_t) { return true; });
     if (!status.ok()) {
       if (status.code() == ErrorCode::kInternalError)
         log::Error("request failed", {{"error", status.message()}});
@@ -295,12 +387,30 @@ class HttpApiServer final : public ApiServer {
       return;
     }
     res.status = out.status;
-    if (out.status != 204) res.set_content(out.body, out.content_type.c_str());
+    if (out.stream) {
+      std::string request_id = st.request_id;
+      res.set_chunked_content_provider(
+          out.content_type,
+          [stream = std::move(out.stream), request_id](size_t, httplib::DataSink& sink) {
+            Status s = stream(
+                [&](std::string_view chunk) { return sink.write(chunk.data(), chunk.size()); });
+            if (!s.ok()) {
+              log::ScopedContext ctx(request_id);
+              log::Warn("streamed response aborted", {{"error", s.message()}});
+              return false;
+            }
+            sink.done();
+            return true;
+          });
+    } else if (out.status != 204) {
+      res.set_content(out.body, out.content_type.c_str());
+    }
     for (const auto& [k, v] : out.headers) res.set_header(k.c_str(), v);
     res.set_header("X-Request-Id", st.request_id);
   }
 
   Options options_;
+  std::unique_ptr<artifacts::ArtifactStore> artifact_store_;
   auth::LoginLimiter limiter_;
   metrics::Registry metrics_;
   auth::Identity identity_;

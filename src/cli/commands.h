@@ -26,4 +26,21 @@ int RunUserSetRoles(const CommonFlags& flags, const std::string& username,
                     const std::vector<std::string>& roles);
 int RunAuditVerify(const CommonFlags& flags, bool json);
 
+// Verbs that talk to a running server (--server/STUDIO_SERVER, --token/STUDIO_TOKEN).
+struct ModelCommandOptions {
+  std::string server;
+  std::string token;
+  bool json = false;
+};
+int RunModelRegister(const ModelCommandOptions& o, const std::string& project,
+                     const std::string& name, const std::string& path,
+                     const std::string& description, const std::string& git_commit,
+                     const std::string& run_id);
+int RunModelList(const ModelCommandOptions& o, const std::string& filter);
+int RunModelShow(const ModelCommandOptions& o, const std::string& name);
+int RunModelAlias(const ModelCommandOptions& o, const std::string& name, const std::string& alias,
+                  const std::string& version, bool remove);
+int RunModelDownload(const ModelCommandOptions& o, const std::string& name,
+                     const std::string& version, const std::string& out_dir);
+
 }  // namespace studio::cli

@@ -49,13 +49,16 @@ int Main(int argc, char** argv) {
       "--allowed-hosts studio.example.com\n");
   StoreOptions serve_store;
   serve_store.Add(serve);
-  std::string host, port, artifacts, body_limit, log_format, allowed_hosts;
+  std::string host, port, artifacts, body_limit, artifact_limit, log_format, allowed_hosts;
   bool demo = false;
   serve->add_option("--host", host, "Address to listen on (default 127.0.0.1)");
   serve->add_option("--port", port, "Port (default 8080; 0 picks a free one)");
   serve->add_option("--artifacts", artifacts,
                     "Artifact store URI (default file://DATA_DIR/artifacts)");
-  serve->add_option("--body-limit", body_limit, "Largest request body in bytes (default 16 MiB)");
+  serve->add_option("--body-limit", body_limit,
+                    "Largest JSON request body in bytes (default 16 MiB)");
+  serve->add_option("--artifact-limit", artifact_limit,
+                    "Largest streamed artifact upload in bytes (default 64 GiB)");
   serve->add_option("--log-format", log_format, "json (default) or text");
   serve->add_option("--allowed-hosts", allowed_hosts,
                     "Comma-separated Host names to accept (default: loopback names when bound to "
@@ -67,6 +70,7 @@ int Main(int argc, char** argv) {
     if (!port.empty()) f.values["port"] = port;
     if (!artifacts.empty()) f.values["artifacts"] = artifacts;
     if (!body_limit.empty()) f.values["body_limit"] = body_limit;
+    if (!artifact_limit.empty()) f.values["artifact_limit"] = artifact_limit;
     if (!log_format.empty()) f.values["log_format"] = log_format;
     if (!allowed_hosts.empty()) f.values["allowed_hosts"] = allowed_hosts;
     rc = RunServe(f, demo);
@@ -161,6 +165,87 @@ int Main(int argc, char** argv) {
   verify->add_option("--output", verify_output, "table or json")
       ->check(CLI::IsMember({"table", "json"}));
   verify->callback([&] { rc = RunAuditVerify(verify_store.Flags(), verify_output == "json"); });
+
+  // model (talks to a server)
+  auto* model = app.add_subcommand(
+      "model",
+      "Register model packages and browse the registry on a running server.\n\nExample:\n"
+      "  export STUDIO_SERVER=http://127.0.0.1:8080 STUDIO_TOKEN=stu_...\n"
+      "  studio model register --project demo --name churn --path ./churn-model\n");
+  model->require_subcommand(1);
+  ModelCommandOptions model_opts;
+  std::string model_output = "table";
+  auto add_server_flags = [&](CLI::App* cmd) {
+    cmd->add_option("--server", model_opts.server,
+                    "Server URL (default $STUDIO_SERVER or http://127.0.0.1:8080)");
+    cmd->add_option("--token", model_opts.token, "API token (default $STUDIO_TOKEN)");
+    cmd->add_option("--output", model_output, "table or json")
+        ->check(CLI::IsMember({"table", "json"}));
+  };
+  std::string m_project, m_name, m_path, m_description, m_git, m_run, m_filter, m_alias, m_version,
+      m_out = ".";
+  bool m_remove = false;
+  auto* reg = model->add_subcommand(
+      "register",
+      "Validate a package (MLmodel + files), upload it with SHA-256 digests and create "
+      "a new version.\n\nExample:\n  studio model register --project demo --name churn "
+      "--path ./churn-model --git-commit $(git rev-parse HEAD)\n");
+  add_server_flags(reg);
+  reg->add_option("--project", m_project, "Project name or id")->required();
+  reg->add_option("--name", m_name, "Registered model name")->required();
+  reg->add_option("--path", m_path, "Package directory holding an MLmodel file")->required();
+  reg->add_option("--description", m_description, "Version description");
+  reg->add_option("--git-commit", m_git, "Git commit the package was built from (lineage)");
+  reg->add_option("--run-id", m_run, "Run that produced the model (lineage)");
+  reg->callback([&] {
+    model_opts.json = model_output == "json";
+    rc = RunModelRegister(model_opts, m_project, m_name, m_path, m_description, m_git, m_run);
+  });
+  auto* mlist = model->add_subcommand("list",
+                                      "List registered models.\n\nExample:\n  studio model list "
+                                      "--filter \"name LIKE '%churn%'\"\n");
+  add_server_flags(mlist);
+  mlist->add_option("--filter", m_filter, "MLflow filter, e.g. name LIKE '%churn%'");
+  mlist->callback([&] {
+    model_opts.json = model_output == "json";
+    rc = RunModelList(model_opts, m_filter);
+  });
+  auto* show = model->add_subcommand(
+      "show",
+      "Show a model and its versions.\n\nExample:\n  studio model show churn --output json\n");
+  add_server_flags(show);
+  show->add_option("name", m_name, "Model name")->required();
+  show->callback([&] {
+    model_opts.json = model_output == "json";
+    rc = RunModelShow(model_opts, m_name);
+  });
+  auto* alias = model->add_subcommand("alias",
+                                      "Point an alias at a version (or remove it).\n\nExample:\n"
+                                      "  studio model alias churn champion --version 3\n  studio "
+                                      "model alias churn champion --remove\n");
+  add_server_flags(alias);
+  alias->add_option("name", m_name, "Model name")->required();
+  alias->add_option("alias", m_alias, "Alias, e.g. champion")->required();
+  alias->add_option("--version", m_version, "Version the alias points to");
+  alias->add_flag("--remove", m_remove, "Delete the alias");
+  alias->callback([&] {
+    model_opts.json = model_output == "json";
+    if (!m_remove && m_version.empty())
+      throw CLI::ValidationError("--version", "required unless --remove");
+    rc = RunModelAlias(model_opts, m_name, m_alias, m_version, m_remove);
+  });
+  auto* download = model->add_subcommand(
+      "download",
+      "Download a version's package, verifying each file's SHA-256.\n\nExample:\n"
+      "  studio model download churn --version 3 --out ./churn-v3\n");
+  add_server_flags(download);
+  download->add_option("name", m_name, "Model name")->required();
+  download->add_option("--version", m_version, "Version")->required();
+  download->add_option("--out", m_out, "Target directory (default .)");
+  download->callback([&] {
+    model_opts.json = model_output == "json";
+    rc = RunModelDownload(model_opts, m_name, m_version, m_out);
+  });
 
   try {
     app.parse(argc, argv);

@@ -50,6 +50,14 @@ TEST(CryptoTest, Sha256KnownVector) {
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+TEST(CryptoTest, StreamingSha256MatchesOneShot) {
+  crypto::Sha256Stream h;
+  h.Update("a");
+  h.Update("");
+  h.Update("bc");
+  EXPECT_EQ(h.FinishHex(), crypto::Sha256Hex("abc"));
+}
+
 TEST(CryptoTest, Base64RoundTripsBothAlphabets) {
   for (std::string s : {"", "f", "fo", "foo", "foob", "fooba", "foobar", "\xff\xfe\x00\x01"}) {
     EXPECT_EQ(*crypto::Base64Decode(crypto::Base64Encode(s)), s);

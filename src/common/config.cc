@@ -36,6 +36,11 @@ Status SetKey(Config& c, const std::string& key, const std::string& value, const
     long long v = std::strtoll(value.c_str(), &end, 10);
     if (value.empty() || *end != '\0' || v < 1024) return bad("must be an integer >= 1024 (bytes)");
     c.body_limit = v;
+  } else if (key == "artifact_limit") {
+    char* end = nullptr;
+    long long v = std::strtoll(value.c_str(), &end, 10);
+    if (value.empty() || *end != '\0' || v < 1024) return bad("must be an integer >= 1024 (bytes)");
+    c.artifact_limit = v;
   } else if (key == "log_format") {
     if (value != "json" && value != "text") return bad("must be json or text");
     c.log_format = value;
@@ -98,7 +103,8 @@ std::string Config::ArtifactsUri() const {
 
 const std::vector<std::string>& ConfigKeys() {
   static const std::vector<std::string> kKeys = {
-      "data_dir", "host", "port", "db", "artifacts", "body_limit", "log_format", "allowed_hosts"};
+      "data_dir",   "host",           "port",       "db",           "artifacts",
+      "body_limit", "artifact_limit", "log_format", "allowed_hosts"};
   return kKeys;
 }
 

@@ -15,9 +15,10 @@ struct Config {
   std::string data_dir = ".studio";
   std::string host = "127.0.0.1";
   int port = 8080;
-  std::string db;         // empty: sqlite:///<data_dir>/studio.db
-  std::string artifacts;  // empty: file://<data_dir>/artifacts
-  int64_t body_limit = 16 * 1024 * 1024;
+  std::string db;                                      // empty: sqlite:///<data_dir>/studio.db
+  std::string artifacts;                               // empty: file://<data_dir>/artifacts
+  int64_t body_limit = 16 * 1024 * 1024;               // JSON request bodies
+  int64_t artifact_limit = 64LL * 1024 * 1024 * 1024;  // one streamed artifact upload
   std::string log_format = "json";
   std::vector<std::string> allowed_hosts;  // empty: loopback names when bound to loopback
 

@@ -22,4 +22,18 @@ std::string Base64UrlEncode(std::string_view data);       // no padding
 Result<std::string> Base64Decode(std::string_view text);  // accepts std and url alphabets
 std::string HexEncode(std::string_view data);
 
+// Incremental SHA-256 for data that streams through (uploads, downloads).
+class Sha256Stream {
+ public:
+  Sha256Stream();
+  ~Sha256Stream();
+  Sha256Stream(const Sha256Stream&) = delete;
+  Sha256Stream& operator=(const Sha256Stream&) = delete;
+  void Update(std::string_view data);
+  std::string FinishHex();  // lowercase hex; the object is done afterwards
+
+ private:
+  void* ctx_;  // EVP_MD_CTX, kept out of this header
+};
+
 }  // namespace studio::crypto

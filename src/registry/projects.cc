@@ -5,6 +5,7 @@
 #include "audit/audit_log.h"
 #include "common/ids.h"
 #include "common/time_util.h"
+#include "store/models_repo.h"
 #include "store/users_repo.h"
 
 namespace studio::registry {
@@ -141,6 +142,11 @@ Status Projects::Delete(const auth::Actor& actor, const std::string& key) {
   return store_.Write([&](store::Tx& tx) -> Status {
     store::Projects repo(tx);
     ASSIGN_OR_RETURN(store::ProjectRecord p, repo.Get(key));
+    ASSIGN_OR_RETURN(int64_t models, store::Models(tx).CountInProject(p.id));
+    if (models > 0)
+      return Status(ErrorCode::kResourceConflict, "project '" + p.name + "' still has " +
+                                                      std::to_string(models) +
+                                                      " registered model(s); delete them first");
     RETURN_IF_ERROR(repo.Delete(p.id));
     return audit::Append(tx, {actor.username, "project.delete", "project", p.id, actor.request_id,
                               nlohmann::json{{"name", p.name}}.dump()});

@@ -196,6 +196,23 @@ class ProjectTests(StudioTestCase):
         self.assertEqual(failures, [], "the next request on the keep-alive connection got "
                                        "another request's response")
 
+    def test_bodies_where_none_belongs_are_drained(self):
+        """A body on GET, or on an unknown route, is read and discarded (never buffered whole,
+        never left on the connection) and answered with a JSON error."""
+        for method, path, status in (("GET", "/api/v1/projects", 400),
+                                     ("POST", "/api/v1/no-such-thing", 404),
+                                     ("PUT", "/no/such/thing", 404),
+                                     ("DELETE", "/api/v1/nope", 404)):
+            with self.subTest(method=method, path=path):
+                c = self.fresh_api()
+                r = c.request(method, path, data=b'{"a": 1}' * 4096,
+                              headers={"Content-Type": "application/json"})
+                self.assertEqual(r.status_code, status, r.text)
+                self.assertIn("error_code", r.json())
+                after = c.get("/healthz", headers={"X-Request-Id": "after-drain"})
+                self.assertEqual(after.status_code, 200)
+                self.assertEqual(after.headers.get("X-Request-Id"), "after-drain")
+
     def _raw_post_big(self, size):
         """POST `size` bytes with Content-Length, reading the response as soon as the server
         answers (a server may answer 413 from the headers alone and close)."""
