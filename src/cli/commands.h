@@ -33,7 +33,7 @@ struct ModelCommandOptions {
   bool json = false;
 };
 int RunModelRegister(const ModelCommandOptions& o, const std::string& project,
-                     const std::string& name, const std::string& path,
+                     const std::string& name, const std::string& path, const std::string& uri,
                      const std::string& description, const std::string& git_commit,
                      const std::string& run_id);
 int RunModelList(const ModelCommandOptions& o, const std::string& filter);

@@ -182,24 +182,29 @@ int Main(int argc, char** argv) {
     cmd->add_option("--output", model_output, "table or json")
         ->check(CLI::IsMember({"table", "json"}));
   };
-  std::string m_project, m_name, m_path, m_description, m_git, m_run, m_filter, m_alias, m_version,
-      m_out = ".";
+  std::string m_project, m_name, m_path, m_uri, m_description, m_git, m_run, m_filter, m_alias,
+      m_version, m_out = ".";
   bool m_remove = false;
   auto* reg = model->add_subcommand(
       "register",
       "Validate a package (MLmodel + files), upload it with SHA-256 digests and create "
       "a new version.\n\nExample:\n  studio model register --project demo --name churn "
-      "--path ./churn-model --git-commit $(git rev-parse HEAD)\n");
+      "--path ./churn-model --git-commit $(git rev-parse HEAD)\n"
+      "  studio model register --project demo --name churn --uri s3://ml-bucket/models/churn-7\n");
   add_server_flags(reg);
   reg->add_option("--project", m_project, "Project name or id")->required();
   reg->add_option("--name", m_name, "Registered model name")->required();
-  reg->add_option("--path", m_path, "Package directory holding an MLmodel file")->required();
+  reg->add_option("--path", m_path, "Package directory holding an MLmodel file (uploaded)");
+  reg->add_option("--uri", m_uri,
+                  "A package already in the server's artifact store, e.g. s3://bucket/models/pkg "
+                  "(read in place with AWS_* / STUDIO_S3_* settings; not copied)");
   reg->add_option("--description", m_description, "Version description");
   reg->add_option("--git-commit", m_git, "Git commit the package was built from (lineage)");
   reg->add_option("--run-id", m_run, "Run that produced the model (lineage)");
   reg->callback([&] {
     model_opts.json = model_output == "json";
-    rc = RunModelRegister(model_opts, m_project, m_name, m_path, m_description, m_git, m_run);
+    rc =
+        RunModelRegister(model_opts, m_project, m_name, m_path, m_uri, m_description, m_git, m_run);
   });
   auto* mlist = model->add_subcommand("list",
                                       "List registered models.\n\nExample:\n  studio model list "

@@ -1,9 +1,11 @@
 // `studio model …`: register packages and browse the registry through a running server.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "artifacts/artifact_store.h"
 #include "cli/commands.h"
 #include "cli/internal/api_client.h"
 #include "common/crypto.h"
@@ -56,32 +58,84 @@ void PrintVersionTable(const nlohmann::json& versions) {
 
 }  // namespace
 
+// A package already in an artifact store (s3://bucket/prefix): MLmodel is read and every
+// file streamed once to record its SHA-256; nothing is copied.
+Result<registry::ModelPackage> ReadRemotePackage(const std::string& uri) {
+  ASSIGN_OR_RETURN(auto store, artifacts::OpenArtifactStore(uri));
+  std::string mlmodel;
+  RETURN_IF_ERROR(store->Get("MLmodel", [&](std::string_view chunk) -> Status {
+    if (mlmodel.size() + chunk.size() > (1 << 20)) return InvalidArgument("MLmodel is over 1 MiB");
+    mlmodel.append(chunk);
+    return Status::Ok();
+  }));
+  ASSIGN_OR_RETURN(registry::ModelPackage pkg, registry::ParseMlmodel(mlmodel));
+  std::vector<std::string> dirs = {""};
+  while (!dirs.empty()) {
+    std::string dir = dirs.back();
+    dirs.pop_back();
+    ASSIGN_OR_RETURN(auto entries, store->List(dir));
+    for (const auto& e : entries) {
+      if (e.is_dir) {
+        dirs.push_back(e.path);
+        continue;
+      }
+      if (pkg.files.size() >= 10'000) return InvalidArgument("package has more than 10000 files");
+      crypto::Sha256Stream hash;
+      int64_t size = 0;
+      RETURN_IF_ERROR(store->Get(e.path, [&](std::string_view chunk) {
+        hash.Update(chunk);
+        size += static_cast<int64_t>(chunk.size());
+        return Status::Ok();
+      }));
+      pkg.files.push_back({e.path, size, hash.FinishHex()});
+      pkg.total_bytes += size;
+    }
+  }
+  std::sort(pkg.files.begin(), pkg.files.end(),
+            [](const auto& a, const auto& b) { return a.path < b.path; });
+  bool has_model = std::any_of(pkg.files.begin(), pkg.files.end(),
+                               [&](const auto& f) { return f.path == pkg.model_file; });
+  if (!has_model)
+    return InvalidArgument("MLmodel names '" + pkg.model_file + "', which is not in " + uri)
+        .WithDetail("MLmodel flavors." + pkg.flavor + ".data", "not in the package");
+  return pkg;
+}
+
 int RunModelRegister(const ModelCommandOptions& o, const std::string& project,
-                     const std::string& name, const std::string& path,
+                     const std::string& name, const std::string& path, const std::string& uri,
                      const std::string& description, const std::string& git_commit,
                      const std::string& run_id) {
-  auto pkg = registry::ReadModelPackage(path);
+  if (path.empty() == uri.empty())
+    return Report(InvalidArgument("give exactly one of --path and --uri"));
+  auto pkg = uri.empty() ? registry::ReadModelPackage(path) : ReadRemotePackage(uri);
   if (!pkg.ok()) return Report(pkg.status());
   CONNECT_OR_EXIT(client, o);
-  // Upload every file under a fresh prefix, then point the new version at it: a failed upload
-  // never leaves a version whose files are half there.
-  std::string prefix = "models/" + project + "/" + name + "/" + NewUuidV7();
-  ProgressBar bar("uploading " + name, pkg->total_bytes);
-  int64_t base = 0;
-  for (const auto& f : pkg->files) {
-    std::ifstream in(fs::path(path) / f.path, std::ios::binary);
-    Status st = client->Upload(
-        "/api/2.0/mlflow-artifacts/artifacts/" + UrlEncode(prefix + "/" + f.path, true), f.size,
-        [&](int64_t offset, char* buf, size_t n) -> size_t {
-          in.seekg(offset);
-          in.read(buf, static_cast<std::streamsize>(n));
-          return static_cast<size_t>(in.gcount());
-        },
-        [&](int64_t sent) { bar.Update(base + sent); });
-    if (!st.ok()) return Report(st);
-    base += f.size;
+  std::string source;
+  if (!uri.empty()) {
+    source = uri;
+    while (!source.empty() && source.back() == '/') source.pop_back();
+  } else {
+    // Upload every file under a fresh prefix, then point the new version at it: a failed upload
+    // never leaves a version whose files are half there.
+    std::string prefix = "models/" + project + "/" + name + "/" + NewUuidV7();
+    source = "mlflow-artifacts:/" + prefix;
+    ProgressBar bar("uploading " + name, pkg->total_bytes);
+    int64_t base = 0;
+    for (const auto& f : pkg->files) {
+      std::ifstream in(fs::path(path) / f.path, std::ios::binary);
+      Status st = client->Upload(
+          "/api/2.0/mlflow-artifacts/artifacts/" + UrlEncode(prefix + "/" + f.path, true), f.size,
+          [&](int64_t offset, char* buf, size_t n) -> size_t {
+            in.seekg(offset);
+            in.read(buf, static_cast<std::streamsize>(n));
+            return static_cast<size_t>(in.gcount());
+          },
+          [&](int64_t sent) { bar.Update(base + sent); });
+      if (!st.ok()) return Report(st);
+      base += f.size;
+    }
+    bar.Finish();
   }
-  bar.Finish();
   nlohmann::json digests = nlohmann::json::object();
   for (const auto& f : pkg->files) digests[f.path] = {{"sha256", f.sha256}, {"size", f.size}};
   nlohmann::json signature = nlohmann::json::object();
@@ -94,10 +148,8 @@ int RunModelRegister(const ModelCommandOptions& o, const std::string& project,
     return Report(created.status());
   nlohmann::json lineage = {{"file_digests", digests}};
   if (!git_commit.empty()) lineage["git_commit"] = git_commit;
-  nlohmann::json body = {{"source", "mlflow-artifacts:/" + prefix},
-                         {"flavor", pkg->flavor},
-                         {"signature", signature},
-                         {"lineage", lineage}};
+  nlohmann::json body = {
+      {"source", source}, {"flavor", pkg->flavor}, {"signature", signature}, {"lineage", lineage}};
   if (!description.empty()) body["description"] = description;
   if (!run_id.empty()) body["run_id"] = run_id;
   auto version = client->Send("POST", "/api/v1/models/" + Q(name) + "/versions", body);

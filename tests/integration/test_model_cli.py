@@ -7,7 +7,10 @@ import os
 import tempfile
 import unittest
 
-from harness import StudioTestCase, run_cli
+import shutil
+import subprocess
+
+from harness import REPO_ROOT, StudioTestCase, run_cli, skip_unless_sqlite_run
 
 MLMODEL = """artifact_path: model
 flavors:
@@ -111,6 +114,74 @@ class ModelCliTests(StudioTestCase):
         r = run_cli(["model", "list"], env=env)
         self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
         self.assertIn("token", r.stderr)
+
+
+@skip_unless_sqlite_run("S3 path is backend-independent")
+class ModelCliS3Tests(StudioTestCase):
+    """`studio model register --uri s3://…`: a package already in the server's S3 artifact
+    store (a real s3rver) is read in place, hashed and registered without a copy."""
+
+    start_class_server = False
+
+    def setUp(self):
+        data = tempfile.mkdtemp(dir=self.tmp)
+        self.s3 = subprocess.Popen(
+            ["node", "--openssl-legacy-provider", str(REPO_ROOT / "tests/s3/run-s3rver.js"), data],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.addCleanup(self._stop_s3)
+        line = self.s3.stdout.readline()
+        self.assertTrue(line.startswith("PORT "), line)
+        self.endpoint = "http://127.0.0.1:" + line.split()[1]
+        self.s3env = {"AWS_ACCESS_KEY_ID": "S3RVER", "AWS_SECRET_ACCESS_KEY": "S3RVER",
+                      "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
+                      "STUDIO_S3_ENDPOINT": self.endpoint}
+        self.aws("s3", "mb", "s3://mlb")
+
+    def _stop_s3(self):
+        self.s3.stdin.close()
+        try:
+            self.s3.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.s3.kill()
+
+    def aws(self, *args):
+        env = dict(os.environ, **self.s3env)
+        r = subprocess.run(["/usr/bin/aws", "--endpoint-url", self.endpoint] + list(args),
+                           env=env, capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        return r
+
+    def test_register_in_place_from_s3(self):
+        pkg = tempfile.mkdtemp(dir=self.tmp)
+        with open(os.path.join(pkg, "MLmodel"), "w") as f:
+            f.write(MLMODEL)
+        blob = os.urandom(200_000)
+        with open(os.path.join(pkg, "model.xgb"), "wb") as f:
+            f.write(blob)
+        self.aws("s3", "cp", "--recursive", pkg, "s3://mlb/models/churn-7")
+        srv = self.new_server(extra_args=["--artifacts", "s3://mlb/models"], env=self.s3env)
+        token = srv.make_token(srv.login("admin", srv.admin_password), "cli")
+        self.assertEqual(srv.admin.post("/api/v1/projects", json={"name": "s3-proj"}).status_code, 201)
+        env = dict(self.s3env, STUDIO_SERVER=srv.base, STUDIO_TOKEN=token)
+        r = run_cli(["model", "register", "--project", "s3-proj", "--name", "churn", "--uri",
+                     "s3://mlb/models/churn-7", "--output", "json"], env=env, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        v = json.loads(r.stdout)
+        self.assertEqual(v["source"], "s3://mlb/models/churn-7")
+        self.assertEqual(v["lineage"]["file_digests"]["model.xgb"]["sha256"],
+                         hashlib.sha256(blob).hexdigest())
+        # a package outside the server's artifact root is refused by the server
+        self.aws("s3", "mb", "s3://other")
+        self.aws("s3", "cp", "--recursive", pkg, "s3://other/pkg")
+        r = run_cli(["model", "register", "--project", "s3-proj", "--name", "churn", "--uri",
+                     "s3://other/pkg"], env=env, timeout=120)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        # a broken package is refused before anything is registered
+        self.aws("s3", "rm", "s3://mlb/models/churn-7/model.xgb")
+        r = run_cli(["model", "register", "--project", "s3-proj", "--name", "churn", "--uri",
+                     "s3://mlb/models/churn-7"], env=env, timeout=120)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("model.xgb", r.stderr)
 
 
 if __name__ == "__main__":
