@@ -58,29 +58,6 @@ std::string ToRegex(const std::string& path, std::vector<std::string>* names) {
   return out;
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string PercentDecode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out.push_back(' ');
-    } else if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 &&
-               HexValue(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
 void ParseQuery(const std::string& target, std::multimap<std::string, std::string>* out) {
   size_t q = target.find('?');
   if (q == std::string::npos) return;
@@ -92,8 +69,15 @@ void ParseQuery(const std::string& target, std::multimap<std::string, std::strin
     rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
     if (pair.empty()) continue;
     size_t eq = pair.find('=');
-    std::string key = PercentDecode(pair.substr(0, eq));
-    std::string value = eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1));
+    // Form encoding: '+' is a space (before decoding, so %2B stays a '+').
+    auto decode = [](std::string_view v) {
+      std::string plus(v);
+      for (char& c : plus)
+        if (c == '+') c = ' ';
+      return PercentDecode(plus);
+    };
+    std::string key = decode(pair.substr(0, eq));
+    std::string value = eq == std::string_view::npos ? "" : decode(pair.substr(eq + 1));
     out->emplace(std::move(key), std::move(value));
   }
 }

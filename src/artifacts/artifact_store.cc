@@ -1,5 +1,7 @@
 #include "artifacts/artifact_store.h"
 
+#include "common/strings.h"
+
 #include <cctype>
 #include <filesystem>
 
@@ -15,27 +17,6 @@ constexpr size_t kMaxPathBytes = 1024;
 constexpr size_t kMaxSegmentBytes = 255;
 // Enough for any honest path; an attacker stacking encodings is refused, not unwrapped forever.
 constexpr int kMaxDecodeRounds = 4;
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string PercentDecodeOnce(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
 
 Status Bad(const std::string& why) {
   return InvalidArgument("invalid artifact path: " + why).WithDetail("path", why);
@@ -81,7 +62,7 @@ Result<std::string> NormalizeArtifactPath(std::string_view path) {
   // decoding of the path must be as safe as the path itself (CVE-2023-6831 → CVE-2024-1560).
   std::string form = p;
   for (int round = 0;; ++round) {
-    std::string next = PercentDecodeOnce(form);
+    std::string next = PercentDecode(form);
     if (next == form) break;
     if (round == kMaxDecodeRounds) return Bad("too many levels of percent-encoding");
     RETURN_IF_ERROR(CheckForm(next));

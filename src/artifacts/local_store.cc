@@ -52,24 +52,6 @@ class Fd {
   int fd_ = -1;
 };
 
-class Sha256 {
- public:
-  Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
-  ~Sha256() { EVP_MD_CTX_free(ctx_); }
-  Sha256(const Sha256&) = delete;
-  Sha256& operator=(const Sha256&) = delete;
-  void Update(const char* data, size_t n) { EVP_DigestUpdate(ctx_, data, n); }
-  std::string HexDigest() {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx_, md, &len);
-    return crypto::HexEncode(std::string_view(reinterpret_cast<const char*>(md), len));
-  }
-
- private:
-  EVP_MD_CTX* ctx_;
-};
-
 std::string Errno(int err) { return std::error_code(err, std::generic_category()).message(); }
 
 Status NoSuch(const std::string& path) {
@@ -131,7 +113,7 @@ class LocalArtifactStore final : public ArtifactStore {
     auto discard = [&] { ::unlinkat(dir.get(), tmp.c_str(), 0); };
 
     std::vector<char> buf(kLocalChunkSize);
-    Sha256 sha;
+    crypto::Sha256Stream sha;
     PutResult result;
     while (true) {
       Result<size_t> n = source(buf.data(), buf.size());
@@ -149,7 +131,7 @@ class LocalArtifactStore final : public ArtifactStore {
         discard();
         return st;
       }
-      sha.Update(buf.data(), *n);
+      sha.Update(std::string_view(buf.data(), *n));
       result.size += static_cast<int64_t>(*n);
     }
     if (::fsync(out.get()) != 0) {
@@ -168,7 +150,7 @@ class LocalArtifactStore final : public ArtifactStore {
       return Internal("artifact rename failed: " + Errno(err));
     }
     ::fsync(dir.get());  // make the rename durable
-    result.sha256 = sha.HexDigest();
+    result.sha256 = sha.FinishHex();
     return result;
   }
 
@@ -177,7 +159,7 @@ class LocalArtifactStore final : public ArtifactStore {
     ASSIGN_OR_RETURN(std::string p, Normalize(path));
     ASSIGN_OR_RETURN(Fd file, OpenFile(p));
     std::vector<char> buf(kLocalChunkSize);
-    Sha256 sha;
+    crypto::Sha256Stream sha;
     while (true) {
       ssize_t n = ::read(file.get(), buf.data(), buf.size());
       if (n < 0) {
@@ -185,10 +167,10 @@ class LocalArtifactStore final : public ArtifactStore {
         return Internal("artifact read failed: " + Errno(errno));
       }
       if (n == 0) break;
-      sha.Update(buf.data(), static_cast<size_t>(n));
+      sha.Update(std::string_view(buf.data(), static_cast<size_t>(n)));
       RETURN_IF_ERROR(sink(std::string_view(buf.data(), static_cast<size_t>(n))));
     }
-    if (!expected_sha256.empty() && sha.HexDigest() != expected_sha256)
+    if (!expected_sha256.empty() && sha.FinishHex() != expected_sha256)
       return Internal("artifact '" + p +
                       "' is corrupt: its SHA-256 does not match the recorded one");
     return Status::Ok();

@@ -18,24 +18,6 @@ constexpr int64_t kMiB = int64_t{1} << 20;
 constexpr int kMaxParts = 10000;  // S3's limit
 constexpr size_t kFirstBuffer = size_t{1} << 20;
 
-class Sha256 {
- public:
-  Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
-  ~Sha256() { EVP_MD_CTX_free(ctx_); }
-  Sha256(const Sha256&) = delete;
-  Sha256& operator=(const Sha256&) = delete;
-  void Update(const char* data, size_t n) { EVP_DigestUpdate(ctx_, data, n); }
-  std::string HexDigest() {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx_, md, &len);
-    return crypto::HexEncode(std::string_view(reinterpret_cast<const char*>(md), len));
-  }
-
- private:
-  EVP_MD_CTX* ctx_;
-};
-
 std::string Getenv(const char* name) {
   const char* v = std::getenv(name);
   return v ? std::string(v) : std::string();
@@ -88,7 +70,7 @@ class S3ArtifactStore final : public ArtifactStore {
     std::vector<char> buf;
     size_t len = 0;
     bool eof = false;
-    Sha256 sha;
+    crypto::Sha256Stream sha;
     PutResult result;
 
     // Pulls from the source until `want` bytes are buffered or the source ends.
@@ -103,7 +85,7 @@ class S3ArtifactStore final : public ArtifactStore {
           eof = true;
           break;
         }
-        sha.Update(buf.data() + len, *n);
+        sha.Update(std::string_view(buf.data() + len, *n));
         len += *n;
         result.size += static_cast<int64_t>(*n);
       }
@@ -112,7 +94,7 @@ class S3ArtifactStore final : public ArtifactStore {
 
     RETURN_IF_ERROR(fill(static_cast<size_t>(options_.multipart_threshold)));
     if (eof && static_cast<int64_t>(len) < options_.multipart_threshold) {
-      result.sha256 = sha.HexDigest();
+      result.sha256 = sha.FinishHex();
       aws::Request req;
       req.method = "PUT";
       req.path = ObjectPath(key);
@@ -152,23 +134,23 @@ class S3ArtifactStore final : public ArtifactStore {
       AbortMultipartUpload(key, upload_id);
       return st;
     }
-    result.sha256 = sha.HexDigest();
+    result.sha256 = sha.FinishHex();
     return result;
   }
 
   Status Get(const std::string& path, const ChunkSink& sink,
              const std::string& expected_sha256) override {
     ASSIGN_OR_RETURN(std::string p, NormalizeArtifactPath(path));
-    Sha256 sha;
+    crypto::Sha256Stream sha;
     aws::Request req;
     req.path = ObjectPath(KeyFor(p));
     req.response_sink = [&](std::string_view chunk) -> Status {
-      sha.Update(chunk.data(), chunk.size());
+      sha.Update(std::string_view(chunk.data(), chunk.size()));
       return sink(chunk);
     };
     auto r = client_->Send(req);
     if (!r.ok()) return IsMissingObject(r.status()) ? NoSuch(p) : r.status();
-    if (!expected_sha256.empty() && sha.HexDigest() != expected_sha256) {
+    if (!expected_sha256.empty() && sha.FinishHex() != expected_sha256) {
       return Internal("artifact '" + p +
                       "' is corrupt: its SHA-256 does not match the recorded one");
     }

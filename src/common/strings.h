@@ -11,5 +11,7 @@ void AppendJsonString(std::string& out, std::string_view s);
 std::vector<std::string> SplitAndTrim(std::string_view s, char sep);
 std::string Join(const std::vector<std::string>& parts, std::string_view sep);
 std::string ToLower(std::string_view s);
+// Decodes %XX escapes once; a '%' not followed by two hex digits stays as it is.
+std::string PercentDecode(std::string_view s);
 
 }  // namespace studio

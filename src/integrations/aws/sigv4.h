@@ -84,8 +84,6 @@ Result<SigningResult> PresignRequest(SignableRequest& request, const Credentials
 // RFC 3986 encoding: A-Za-z0-9-_.~ stay, every other byte becomes %XX (uppercase hex);
 // '/' stays when `keep_slash`.
 std::string UriEncode(std::string_view s, bool keep_slash);
-// Decodes %XX (invalid escapes stay as they are); '+' stays '+'.
-std::string UriDecode(std::string_view s);
 // Removes '.' and '..' segments and empty segments, keeping a leading and trailing '/'.
 std::string NormalizeUriPath(std::string_view path);
 std::string CanonicalQueryString(const QueryList& query);

@@ -80,7 +80,7 @@ QueryList ParseQuery(const std::string& query) {
     size_t eq = pair.find('=');
     std::string k = pair.substr(0, eq);
     std::string v = eq == std::string::npos ? "" : pair.substr(eq + 1);
-    out.emplace_back(UriDecode(k), UriDecode(v));
+    out.emplace_back(::studio::PercentDecode(k), ::studio::PercentDecode(v));
     pos = amp + 1;
   }
   return out;
@@ -181,7 +181,7 @@ TEST(SigV4, EncodingAndNormalization) {
   EXPECT_EQ(UriEncode("a b/c~d+e%", true), "a%20b/c~d%2Be%25");
   EXPECT_EQ(UriEncode("a/b", false), "a%2Fb");
   EXPECT_EQ(UriEncode("\xe1\x88\xb4", false), "%E1%88%B4");
-  EXPECT_EQ(UriDecode("a%20b%2fc%zz%"), "a b/c%zz%");
+  EXPECT_EQ(::studio::PercentDecode("a%20b%2fc%zz%"), "a b/c%zz%");
   EXPECT_EQ(NormalizeUriPath("//a/./b/../c//"), "/a/c/");
   EXPECT_EQ(NormalizeUriPath("/a/b/.."), "/a");
   EXPECT_EQ(NormalizeUriPath("/.."), "/");
