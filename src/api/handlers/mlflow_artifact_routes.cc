@@ -6,6 +6,7 @@
 #include <cstring>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <thread>
 
 #include "api/router.h"
@@ -15,22 +16,31 @@
 namespace studio::api {
 namespace {
 
-// Hands the chunks httplib pushes on the request thread to ArtifactStore::Put, which pulls
-// on a worker thread. No copy is buffered: the pusher waits until the puller took every byte.
+// Hands the chunks httplib pushes on the request thread (4 KiB at a time: its receive
+// buffer) to ArtifactStore::Put, which pulls on a worker thread. A bounded buffer between them
+// lets the store write in large blocks while the socket keeps being read; memory stays at
+// kCapacity whatever the artifact's size.
 class PushPull {
  public:
+  static constexpr size_t kCapacity = size_t{8} << 20;
+
   // Producer side. False once the consumer stopped (the rest of the body is then drained).
   bool Push(const char* data, size_t n) {
     std::unique_lock<std::mutex> lock(mu_);
-    if (consumer_done_) return false;
-    data_ = data;
-    size_ = n;
-    off_ = 0;
-    cv_.notify_all();
-    cv_.wait(lock, [&] { return off_ == size_ || consumer_done_; });
-    data_ = nullptr;
-    size_ = off_ = 0;
-    return !consumer_done_;
+    while (n > 0) {
+      cv_.wait(lock, [&] { return consumer_done_ || Available() < kCapacity; });
+      if (consumer_done_) return false;
+      if (start_ > 0 && start_ >= buf_.size() / 2) {  // compact the consumed front
+        buf_.erase(0, start_);
+        start_ = 0;
+      }
+      size_t take = std::min(kCapacity - Available(), n);
+      buf_.append(data, take);
+      data += take;
+      n -= take;
+      cv_.notify_all();
+    }
+    return true;
   }
   void Close(Status status) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -38,15 +48,19 @@ class PushPull {
     close_status_ = std::move(status);
     cv_.notify_all();
   }
-  // Consumer side.
+  // Consumer side: waits for a full `cap` (or the end) so the store writes in large blocks.
   Result<size_t> Pull(char* buf, size_t cap) {
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return off_ < size_ || closed_; });
-    if (off_ < size_) {
-      size_t n = std::min(cap, size_ - off_);
-      std::memcpy(buf, data_ + off_, n);
-      off_ += n;
-      if (off_ == size_) cv_.notify_all();
+    cv_.wait(lock, [&] { return Available() >= std::min(cap, kCapacity) || closed_; });
+    size_t n = std::min(cap, Available());
+    if (n > 0) {
+      std::memcpy(buf, buf_.data() + start_, n);
+      start_ += n;
+      if (start_ == buf_.size()) {
+        buf_.clear();
+        start_ = 0;
+      }
+      cv_.notify_all();
       return n;
     }
     if (!close_status_.ok()) return close_status_;
@@ -59,10 +73,12 @@ class PushPull {
   }
 
  private:
+  size_t Available() const { return buf_.size() - start_; }
+
   std::mutex mu_;
   std::condition_variable cv_;
-  const char* data_ = nullptr;
-  size_t size_ = 0, off_ = 0;
+  std::string buf_;
+  size_t start_ = 0;
   bool closed_ = false, consumer_done_ = false;
   Status close_status_;
 };
