@@ -42,6 +42,9 @@ struct HttpResponse {
   // When set, the body is produced after the handler returns, chunk by chunk through `write`
   // (sent with chunked transfer encoding); an error aborts the connection mid-body.
   std::function<Status(const std::function<bool(std::string_view)>& write)> stream;
+  // When known, the streamed body's size: sent with Content-Length instead of chunked, which
+  // spares a copy per chunk and lets clients see progress and detect truncation.
+  int64_t stream_length = -1;
 
   void Json(int code, const nlohmann::json& value);
   void NoContent() {

@@ -371,7 +371,32 @@ class HttpApiServer final : public ApiServer {
       return;
     }
     res.status = out.status;
-    if (out.stream) {
+    if (out.stream && out.stream_length >= 0) {
+      std::string request_id = st.request_id;
+      auto sent_once = std::make_shared<bool>(false);
+      size_t length = static_cast<size_t>(out.stream_length);
+      auto provider = [stream = std::move(out.stream), request_id, sent_once, length](
+                          size_t, size_t, httplib::DataSink& sink) {
+        // One call writes the whole body. A second call means fewer bytes than announced, and
+        // more would overrun Content-Length (the object changed underneath): abort either way
+        // rather than send a corrupt body.
+        if (*sent_once) return false;
+        *sent_once = true;
+        size_t sent = 0;
+        Status s = stream([&](std::string_view chunk) {
+          if (sent + chunk.size() > length) return false;
+          sent += chunk.size();
+          return sink.write(chunk.data(), chunk.size());
+        });
+        if (!s.ok()) {
+          log::ScopedContext ctx(request_id);
+          log::Warn("streamed response aborted", {{"error", s.message()}});
+          return false;
+        }
+        return true;
+      };
+      res.set_content_provider(length, out.content_type, std::move(provider));
+    } else if (out.stream) {
       std::string request_id = st.request_id;
       res.set_chunked_content_provider(
           out.content_type,

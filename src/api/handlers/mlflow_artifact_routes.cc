@@ -184,6 +184,7 @@ void AddArtifactRoutesAt(RouteTable& routes, Services& s, const std::string& pre
          // Never rendered by a browser on our origin (stored XSS through an uploaded page).
          res.headers.emplace_back("Content-Disposition", "attachment");
          artifacts::ArtifactStore* store = s.artifacts;
+         res.stream_length = info.size;
          res.stream = [store, path](const std::function<bool(std::string_view)>& write) {
            return store->Get(path, [&](std::string_view chunk) {
              return write(chunk) ? Status::Ok()
