@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# Control-plane benchmark: `studio serve` vs a Flask + gunicorn baseline, measured in the same run.
-#   usage: bench/run.sh BUILD_DIR        (make bench calls it; BUILD_DIR holds the `studio` binary)
-# Loopback only, bounded time (about 1 min 45 s; killed at 175 s). Prints a summary table (metric, studio, baseline,
-# ratio, target) and writes BUILD_DIR/bench-results.json. Every server it starts is killed on exit.
+# Benchmarks, each against its baseline in the same run (make bench calls this):
+#   1. bench.py    control plane: cold start, idle memory, API throughput vs Flask + gunicorn
+#                  (about 1.5 min; killed at 175 s) → BUILD_DIR/bench-results.json
+#   2. registry.py registry at 10k models / 100k versions vs a Flask + SQLAlchemy stand-in for
+#                  MLflow's SQL store, and 1 GiB artifact upload/download vs cp (about 2 min;
+#                  killed at 240 s) → BUILD_DIR/bench-registry.json
+#   usage: bench/run.sh BUILD_DIR        (BUILD_DIR holds the `studio` binary)
+# Loopback only. Each prints a summary table (metric, studio, baseline, ratio, target). Every
+# server started is killed on exit.
 # Environment: BENCH_RUNS (cold starts per server, default 10), BENCH_DURATION (wrk seconds,
 # default 10), BENCH_ROUNDS (interleaved wrk rounds per server, best counts, default 2),
 # BENCH_KEEP=1 keeps the work dir (logs, wrk output, data dirs) for inspection.
