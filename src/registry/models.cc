@@ -217,6 +217,22 @@ Status Models::Delete(const auth::Actor& actor, const std::string& model) {
   });
 }
 
+namespace {
+
+// Narrows a compiled search to one project (id or name); no-op when `project` is empty.
+Status RestrictToProject(store::Tx& tx, const std::string& project, store::SqlQuery* q) {
+  if (project.empty()) return Status::Ok();
+  ASSIGN_OR_RETURN(store::ProjectRecord p, store::Projects(tx).Get(project));
+  store::SqlParam param;
+  param.name = "project";
+  param.text = p.id;
+  q->params.push_back(param);
+  q->where = "(" + q->where + ") AND m.project_id = :project";
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<ModelRecord> Models::Get(const std::string& model) {
   Result<ModelRecord> out = NotFound("");
   RETURN_IF_ERROR(store_.Read([&](store::Tx& tx) -> Status {
@@ -243,14 +259,7 @@ Result<Page<ModelRecord>> Models::Search(const SearchRequest& req) {
   RETURN_IF_ERROR(store_.Read([&](store::Tx& tx) -> Status {
     store::SqlQuery q = CompileFilter(filter, FilterTarget::kModels, IsSqlite(tx));
     q.order_by = order;
-    if (!req.project.empty()) {
-      ASSIGN_OR_RETURN(store::ProjectRecord p, store::Projects(tx).Get(req.project));
-      store::SqlParam param;
-      param.name = "project";
-      param.text = p.id;
-      q.params.push_back(param);
-      q.where = "(" + q.where + ") AND m.project_id = :project";
-    }
+    RETURN_IF_ERROR(RestrictToProject(tx, req.project, &q));
     store::Models repo(tx);
     ASSIGN_OR_RETURN(page.items, repo.SearchModels(q, req.max_results + 1, offset));
     if (static_cast<int>(page.items.size()) > req.max_results) {
@@ -448,14 +457,7 @@ Result<Page<ModelVersionRecord>> Models::SearchVersions(const SearchRequest& req
   RETURN_IF_ERROR(store_.Read([&](store::Tx& tx) -> Status {
     store::SqlQuery q = CompileFilter(filter, FilterTarget::kVersions, IsSqlite(tx));
     q.order_by = order;
-    if (!req.project.empty()) {
-      ASSIGN_OR_RETURN(store::ProjectRecord p, store::Projects(tx).Get(req.project));
-      store::SqlParam param;
-      param.name = "project";
-      param.text = p.id;
-      q.params.push_back(param);
-      q.where = "(" + q.where + ") AND m.project_id = :project";
-    }
+    RETURN_IF_ERROR(RestrictToProject(tx, req.project, &q));
     store::Models repo(tx);
     if (!req.model.empty()) {
       ASSIGN_OR_RETURN(ModelRecord m, Resolve(repo, req.model));

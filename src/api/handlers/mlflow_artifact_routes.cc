@@ -124,6 +124,12 @@ Status NoStore() {
   return Status(ErrorCode::kTemporarilyUnavailable, "no artifact store is configured");
 }
 
+// The route's {artifact_path}, normalized and confined (and a store to apply it to).
+Result<std::string> ArtifactPathParam(Services& s, RequestContext& ctx) {
+  if (!s.artifacts) return NoStore();
+  return artifacts::NormalizeArtifactPath(ctx.req.Param("artifact_path"));
+}
+
 void AddArtifactRoutesAt(RouteTable& routes, Services& s, const std::string& prefix) {
   using auth::Action;
   const std::string base = prefix + "/mlflow-artifacts/artifacts";
@@ -173,9 +179,7 @@ void AddArtifactRoutesAt(RouteTable& routes, Services& s, const std::string& pre
        "",
        {},
        [&s](RequestContext& ctx, HttpResponse& res) -> Status {
-         if (!s.artifacts) return NoStore();
-         ASSIGN_OR_RETURN(std::string path,
-                          artifacts::NormalizeArtifactPath(ctx.req.Param("artifact_path")));
+         ASSIGN_OR_RETURN(std::string path, ArtifactPathParam(s, ctx));
          ASSIGN_OR_RETURN(artifacts::ArtifactInfo info, s.artifacts->Stat(path));
          if (info.is_dir)
            return InvalidArgument("artifact '" + path + "' is a directory; list it instead");
@@ -205,9 +209,7 @@ void AddArtifactRoutesAt(RouteTable& routes, Services& s, const std::string& pre
             "MlflowEmpty",
             {},
             [&s](RequestContext& ctx, HttpResponse& res) -> Status {
-              if (!s.artifacts) return NoStore();
-              ASSIGN_OR_RETURN(std::string path,
-                               artifacts::NormalizeArtifactPath(ctx.req.Param("artifact_path")));
+              ASSIGN_OR_RETURN(std::string path, ArtifactPathParam(s, ctx));
               ASSIGN_OR_RETURN(artifacts::PutResult put,
                                StreamUpload(*s.artifacts, ctx.req, path, s.config.artifact_limit));
               RETURN_IF_ERROR(Audit(s, ctx, "artifact.upload", path,
@@ -218,26 +220,24 @@ void AddArtifactRoutesAt(RouteTable& routes, Services& s, const std::string& pre
   put.stream_body = true;
   routes.push_back(std::move(put));
 
-  routes.push_back(
-      {"DELETE",
-       base + "/{artifact_path}",
-       Action::kCreate,
-       "mlflow-artifacts",
-       "Delete an artifact or, recursively, an artifact directory",
-       false,
-       200,
-       "",
-       "MlflowEmpty",
-       {},
-       [&s](RequestContext& ctx, HttpResponse& res) -> Status {
-         if (!s.artifacts) return NoStore();
-         ASSIGN_OR_RETURN(std::string path,
-                          artifacts::NormalizeArtifactPath(ctx.req.Param("artifact_path")));
-         RETURN_IF_ERROR(s.artifacts->Delete(path));
-         RETURN_IF_ERROR(Audit(s, ctx, "artifact.delete", path, nlohmann::json::object()));
-         res.Json(200, nlohmann::json::object());
-         return Status::Ok();
-       }});
+  routes.push_back({"DELETE",
+                    base + "/{artifact_path}",
+                    Action::kCreate,
+                    "mlflow-artifacts",
+                    "Delete an artifact or, recursively, an artifact directory",
+                    false,
+                    200,
+                    "",
+                    "MlflowEmpty",
+                    {},
+                    [&s](RequestContext& ctx, HttpResponse& res) -> Status {
+                      ASSIGN_OR_RETURN(std::string path, ArtifactPathParam(s, ctx));
+                      RETURN_IF_ERROR(s.artifacts->Delete(path));
+                      RETURN_IF_ERROR(
+                          Audit(s, ctx, "artifact.delete", path, nlohmann::json::object()));
+                      res.Json(200, nlohmann::json::object());
+                      return Status::Ok();
+                    }});
 }
 
 }  // namespace
