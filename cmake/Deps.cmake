@@ -22,3 +22,12 @@ add_library(soci_all INTERFACE)
 target_include_directories(soci_all SYSTEM INTERFACE ${SOCI_INCLUDE_DIR})
 target_link_libraries(soci_all INTERFACE ${SOCI_SQLITE3_LIB} ${SOCI_POSTGRESQL_LIB} ${SOCI_CORE_LIB}
                       PostgreSQL::PostgreSQL SQLite::SQLite3 ${CMAKE_DL_LIBS})
+
+# Serving: XGBoost's CMake config needs the apt package `xgboost` (the CLI) as well; ONNX's
+# config needs Protobuf found first. Boost is header-only here (Beast/Asio for the data path).
+find_package(xgboost CONFIG REQUIRED)
+find_package(Protobuf REQUIRED)
+find_package(ONNX CONFIG REQUIRED)
+find_package(Boost 1.74 REQUIRED)
+find_package(simdjson CONFIG REQUIRED)
+find_package(benchmark CONFIG REQUIRED)

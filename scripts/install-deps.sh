@@ -10,7 +10,9 @@ APT_PACKAGES=(
   libxgboost-dev xgboost libonnx-dev libprotobuf-dev protobuf-compiler
   libargon2-dev libgtest-dev libgmock-dev libbenchmark-dev libsimdjson-dev libzstd-dev
   postgresql prometheus curl wrk hyperfine
+  libboost-dev libonnx-testdata
   python3-scipy python3-xgboost python3-onnx python3-flask python3-gunicorn python3-requests python3-sqlalchemy
+  python3-fastapi python3-uvicorn python3-uvloop python3-httptools
   awscli python3-botocore
 )
 # Added by the issues that first need them: chromium (browser tests). awscli and
@@ -36,12 +38,14 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# npm packages (frontend + test tools), pinned by package-lock.json.
+# npm packages (frontend + test tools), pinned by package-lock.json. onnxruntime-node (the
+# reference evaluator for the ONNX-ML conformance tests) bundles its CPU library; its postinstall
+# would download a GPU variant from the network, so it is skipped.
 root="$(cd "$(dirname "$0")/.." && pwd)"
 if [ -f "$root/package-lock.json" ]; then
   stamp="$root/node_modules/.install-stamp"
   if [ ! -f "$stamp" ] || [ "$root/package-lock.json" -nt "$stamp" ]; then
-    (cd "$root" && npm ci --no-audit --no-fund --loglevel=error)
+    (cd "$root" && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error)
     touch "$stamp"
   fi
 fi
