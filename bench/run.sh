@@ -62,3 +62,4 @@ timeout -s TERM 175 /usr/bin/python3 "$here/bench.py" \
 bench_pid=$!
 wait "$bench_pid"
 timeout -s TERM 240 /usr/bin/python3 "$here/registry.py" --studio "$studio" --workdir "$workdir" --json-out "$(cd "$build_dir" && pwd)/bench-registry.json" & bench_pid=$!; wait "$bench_pid"
+timeout -s TERM 450 /usr/bin/python3 "$here/serving/run.py" --build-dir "$build_dir" --workdir "$workdir" --duration "${BENCH_DURATION:-10}" & bench_pid=$!; wait "$bench_pid"  # 3. serving/run.py: serve-model vs Flask/FastAPI (about 5 min) → BUILD_DIR/bench-serving.json

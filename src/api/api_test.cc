@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api/error_mapping.h"
+#include "common/error_mapping.h"
 #include "api/json_body.h"
 #include "api/router.h"
 #include "store/internal/test_stores.h"

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
-#include "api/error_mapping.h"
+#include "common/error_mapping.h"
 #include "api/internal/request_guard.h"
 #include "api/router.h"
 #include "artifacts/artifact_store.h"

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "serving/server/model_server.h"
+
 namespace studio::cli {
 
 // Flags every store-touching command shares (snake_case key → value, only those given).
@@ -42,5 +44,18 @@ int RunModelAlias(const ModelCommandOptions& o, const std::string& name, const s
                   const std::string& version, bool remove);
 int RunModelDownload(const ModelCommandOptions& o, const std::string& name,
                      const std::string& version, const std::string& out_dir);
+
+// `studio serve-model`.
+struct ServeModelOptions {
+  std::string model;      // directory, models:/NAME/VERSION or models:/NAME@ALIAS
+  std::string registry;   // control plane URL for models:/ (else STUDIO_SERVER)
+  std::string token;      // else STUDIO_TOKEN
+  std::string name;       // for a directory: the model name to report (default: its base name)
+  std::string version;    // for a directory: the version to report (default "1")
+  std::string cache_dir;  // where registry models are downloaded
+  std::string log_format = "json";
+  serving::ServeOptions serve;
+};
+int RunServeModel(const ServeModelOptions& options);
 
 }  // namespace studio::cli

@@ -252,6 +252,62 @@ int Main(int argc, char** argv) {
     rc = RunModelDownload(model_opts, m_name, m_version, m_out);
   });
 
+  ServeModelOptions sm;
+  sm.cache_dir = ".studio/model-cache";
+  sm.serve.port = 8081;
+  double sample_rate = 0.1;
+  auto* serve_model = app.add_subcommand(
+      "serve-model",
+      "Serve one model over HTTP: POST /predict, /batch-predict, MLflow's /invocations, the Open "
+      "Inference Protocol (/v2/models/NAME/infer), /metrics, /health, /ready.\nSIGHUP (or POST "
+      "/v2/repository/models/NAME/load) hot-loads the version the URI points at now; in-flight "
+      "requests finish on the old one.\n\nExamples:\n"
+      "  studio serve-model --model ./churn-model --port 8081\n"
+      "  studio serve-model --model models:/churn@champion --registry http://127.0.0.1:8080\n");
+  serve_model
+      ->add_option("--model", sm.model,
+                   "Model package directory, models:/NAME/VERSION or models:/NAME@ALIAS")
+      ->required();
+  serve_model->add_option("--registry", sm.registry, "Control plane URL for models:/ URIs")
+      ->envname("STUDIO_SERVER");
+  serve_model->add_option("--token", sm.token, "API token for the registry")
+      ->envname("STUDIO_TOKEN");
+  serve_model->add_option("--name", sm.name, "Model name to report for a directory");
+  serve_model->add_option("--model-version", sm.version, "Version to report for a directory");
+  serve_model->add_option("--cache-dir", sm.cache_dir, "Where registry models are downloaded")
+      ->capture_default_str();
+  serve_model->add_option("--host", sm.serve.host, "Listen address")->capture_default_str();
+  serve_model->add_option("--port", sm.serve.port, "Listen port (0: any free port)")
+      ->capture_default_str();
+  serve_model
+      ->add_option("--workers", sm.serve.workers,
+                   "Event-loop threads, each also predicting (0: one per core)")
+      ->capture_default_str();
+  serve_model
+      ->add_option("--max-body", sm.serve.max_body_bytes,
+                   "Largest /predict, /invocations or infer body in bytes (413 beyond)")
+      ->capture_default_str();
+  serve_model
+      ->add_option("--max-inflight", sm.serve.max_inflight,
+                   "Requests read but not answered before new ones get 503 (0: 64 per worker)")
+      ->capture_default_str();
+  serve_model
+      ->add_option("--batch-workers", sm.serve.batch_workers,
+                   "Concurrent /batch-predict streams (more get 503)")
+      ->capture_default_str();
+  serve_model->add_option("--prediction-log", sm.serve.prediction_log.target,
+                          "Sampled request/response log: file:///dir or s3://bucket/prefix");
+  serve_model->add_option("--sample-rate", sample_rate, "Fraction of requests logged")
+      ->capture_default_str();
+  serve_model->add_flag("--reject-missing", sm.serve.load.reject_missing,
+                        "Reject null/NaN inputs in every column (default: float columns accept "
+                        "them as missing values)");
+  serve_model->add_option("--log-format", sm.log_format, "json or text")->capture_default_str();
+  serve_model->callback([&] {
+    sm.serve.prediction_log.sample_rate = sample_rate;
+    rc = RunServeModel(sm);
+  });
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

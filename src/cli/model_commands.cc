@@ -229,18 +229,17 @@ int RunModelAlias(const ModelCommandOptions& o, const std::string& name, const s
   return kExitOk;
 }
 
-int RunModelDownload(const ModelCommandOptions& o, const std::string& name,
-                     const std::string& version, const std::string& out_dir) {
-  CONNECT_OR_EXIT(client, o);
+Status DownloadModelVersion(ApiClient& c, const std::string& name, const std::string& version,
+                            const std::string& out_dir, std::vector<std::string>* files_out) {
+  ApiClient* client = &c;
   auto v =
       client->Get("/api/2.0/mlflow/model-versions/get?name=" + Q(name) + "&version=" + Q(version));
-  if (!v.ok()) return Report(v.status());
+  if (!v.ok()) return v.status();
   std::string source = (*v)["model_version"].value("source", "");
   const std::string scheme = "mlflow-artifacts:/";
   if (source.rfind(scheme, 0) != 0)
-    return Report(
-        InvalidArgument("version " + version + " lives at '" + source +
-                        "', which this command cannot fetch (only mlflow-artifacts:/ sources)"));
+    return InvalidArgument("version " + version + " lives at '" + source +
+                           "', which this command cannot fetch (only mlflow-artifacts:/ sources)");
   std::string root = source.substr(scheme.size());
   while (!root.empty() && root.front() == '/') root.erase(0, 1);
   // Digests recorded at registration, when the native API has them.
@@ -256,7 +255,7 @@ int RunModelDownload(const ModelCommandOptions& o, const std::string& name,
     pending.pop_back();
     std::string listing = root + (dir.empty() ? "" : "/" + dir);
     auto ls = client->Get("/api/2.0/mlflow-artifacts/artifacts?path=" + Q(listing));
-    if (!ls.ok()) return Report(ls.status());
+    if (!ls.ok()) return ls.status();
     for (const auto& f : ls->value("files", nlohmann::json::array())) {
       std::string rel = f.value("path", "");
       if (rel.rfind(listing + "/", 0) == 0) rel = rel.substr(listing.size() + 1);
@@ -268,7 +267,7 @@ int RunModelDownload(const ModelCommandOptions& o, const std::string& name,
     fs::path target = fs::path(out_dir) / rel;
     if (target.lexically_normal().string().rfind(fs::path(out_dir).lexically_normal().string(),
                                                  0) != 0)
-      return Report(InvalidArgument("server listed a path outside the package: " + rel));
+      return InvalidArgument("server listed a path outside the package: " + rel);
     fs::create_directories(target.parent_path());
     std::string tmp = target.string() + ".part";
     std::ofstream out(tmp, std::ios::binary);
@@ -283,17 +282,34 @@ int RunModelDownload(const ModelCommandOptions& o, const std::string& name,
     out.close();
     if (!st.ok()) {
       fs::remove(tmp);
-      return Report(st);
+      return st;
     }
     if (digests.contains(rel)) {
       if (hash.FinishHex() != digests[rel].value("sha256", "")) {
         fs::remove(tmp);
-        return Report(
-            Internal(rel + ": SHA-256 does not match the digest recorded at registration"));
+        return Internal(rel + ": SHA-256 does not match the digest recorded at registration");
       }
     }
     fs::rename(tmp, target);
   }
+  if (files_out) *files_out = files;
+  return Status::Ok();
+}
+
+Result<std::string> ResolveModelAlias(ApiClient& client, const std::string& name,
+                                      const std::string& alias) {
+  auto v =
+      client.Get("/api/2.0/mlflow/registered-models/alias?name=" + Q(name) + "&alias=" + Q(alias));
+  if (!v.ok()) return v.status();
+  return (*v)["model_version"].value("version", "");
+}
+
+int RunModelDownload(const ModelCommandOptions& o, const std::string& name,
+                     const std::string& version, const std::string& out_dir) {
+  CONNECT_OR_EXIT(client, o);
+  std::vector<std::string> files;
+  if (Status st = DownloadModelVersion(*client, name, version, out_dir, &files); !st.ok())
+    return Report(st);
   if (o.json)
     std::cout << nlohmann::json{{"files", files}, {"dir", out_dir}}.dump() << "\n";
   else

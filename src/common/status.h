@@ -9,7 +9,7 @@
 namespace studio {
 
 // The closed set of error codes. Names follow MLflow's (reference/registry_serving.md §1.2)
-// so the MLflow adapter and the native API share one mapping to HTTP (api/error_mapping.h).
+// so the MLflow adapter and the native API share one mapping to HTTP (common/error_mapping.h).
 enum class ErrorCode {
   kOk = 0,
   kInvalidParameterValue,   // 400

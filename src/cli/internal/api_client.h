@@ -4,6 +4,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -37,6 +38,14 @@ class ApiClient {
   virtual Status Download(const std::string& path,
                           const std::function<bool(const char* data, size_t n)>& sink) = 0;
 };
+
+// Downloads every file of a registered model version (mlflow-artifacts:/ sources) into
+// `out_dir`, checking the SHA-256 digests recorded at registration.
+Status DownloadModelVersion(ApiClient& client, const std::string& name, const std::string& version,
+                            const std::string& out_dir, std::vector<std::string>* files);
+// The version an alias points at.
+Result<std::string> ResolveModelAlias(ApiClient& client, const std::string& name,
+                                      const std::string& alias);
 
 // "a b" → "a%20b", keeping '/' when `keep_slash`.
 std::string UrlEncode(const std::string& s, bool keep_slash = false);

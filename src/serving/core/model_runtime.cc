@@ -14,7 +14,9 @@ Status ModelRuntime::PredictRows(const float* x, int64_t rows, int64_t cols,
   Tensor t(specs[0].dtype, {rows, cols});
   const int64_t n = rows * cols;
   switch (specs[0].dtype) {
-    case DType::kFloat32: std::memcpy(t.data<float>(), x, n * sizeof(float)); break;
+    case DType::kFloat32:
+      std::memcpy(t.data<float>(), x, n * sizeof(float));
+      break;
     case DType::kFloat64:
       for (int64_t i = 0; i < n; ++i) t.data<double>()[i] = x[i];
       break;

@@ -107,18 +107,30 @@ void Tensor::Reshape(std::vector<int64_t> shape) {
 
 double Tensor::AsDouble(int64_t i) const {
   switch (dtype_) {
-    case DType::kFloat32: return data<float>()[i];
-    case DType::kFloat64: return data<double>()[i];
-    case DType::kInt8: return data<int8_t>()[i];
-    case DType::kUInt8: return data<uint8_t>()[i];
-    case DType::kInt16: return data<int16_t>()[i];
-    case DType::kUInt16: return data<uint16_t>()[i];
-    case DType::kInt32: return data<int32_t>()[i];
-    case DType::kUInt32: return data<uint32_t>()[i];
-    case DType::kInt64: return static_cast<double>(data<int64_t>()[i]);
-    case DType::kUInt64: return static_cast<double>(data<uint64_t>()[i]);
-    case DType::kBool: return data<uint8_t>()[i] ? 1.0 : 0.0;
-    default: return 0.0;
+    case DType::kFloat32:
+      return data<float>()[i];
+    case DType::kFloat64:
+      return data<double>()[i];
+    case DType::kInt8:
+      return data<int8_t>()[i];
+    case DType::kUInt8:
+      return data<uint8_t>()[i];
+    case DType::kInt16:
+      return data<int16_t>()[i];
+    case DType::kUInt16:
+      return data<uint16_t>()[i];
+    case DType::kInt32:
+      return data<int32_t>()[i];
+    case DType::kUInt32:
+      return data<uint32_t>()[i];
+    case DType::kInt64:
+      return static_cast<double>(data<int64_t>()[i]);
+    case DType::kUInt64:
+      return static_cast<double>(data<uint64_t>()[i]);
+    case DType::kBool:
+      return data<uint8_t>()[i] ? 1.0 : 0.0;
+    default:
+      return 0.0;
   }
 }
 

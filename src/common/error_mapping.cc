@@ -1,8 +1,8 @@
-#include "api/error_mapping.h"
+#include "common/error_mapping.h"
 
 #include "common/strings.h"
 
-namespace studio::api {
+namespace studio {
 
 int HttpStatusFor(ErrorCode code) {
   switch (code) {
@@ -87,4 +87,4 @@ std::string ErrorBody(const Status& status) {
   return out;
 }
 
-}  // namespace studio::api
+}  // namespace studio
