@@ -94,12 +94,17 @@ class BatchTests(ServingTestCase):
         self.assertIn("missing column", r.json()["message"])
 
     def test_error_after_rows_is_reported_in_stream(self):
-        good = (",".join(self.expected["columns"]) + "\n" + "1,2,3,4,5,6,7,8\n" * 10000).encode()
+        good = (",".join(self.expected["columns"]) + "\n" + "1,2,3,4,5,6,7,8\n" * 200000).encode()
         r = self.server.post("/batch-predict", data=good + b"1,2,x,4,5,6,7,8\n",
                              headers={"Content-Type": "text/csv"})
         self.assertEqual(r.status_code, 200)
         self.assertIn("# error after", r.text.splitlines()[-1])
         self.assertIn("f2", r.text.splitlines()[-1])
+        # An error before any output is a plain 400.
+        r = self.server.post("/batch-predict", data=good[:good.index(b"\n") + 1] + b"1,2,x,4,5,6,7,8\n",
+                             headers={"Content-Type": "text/csv"})
+        self.assertEqual(r.status_code, 400)
+        self.assertIn("f2", r.json()["message"])
 
     def test_second_stream_gets_503(self):
         # Hold the only batch worker with a slow upload, then try another.

@@ -304,26 +304,27 @@ class Connection : public std::enable_shared_from_this<Connection> {
     const Options& o = srv_->opt;
     if (static_cast<size_t>(inflight) > o.max_inflight) {
       srv_->rejected_overload.fetch_add(1, std::memory_order_relaxed);
-      resp_.SetError(503, "TEMPORARILY_UNAVAILABLE",
+      resp_.SetError(503, ErrorCodeName(ErrorCode::kTemporarilyUnavailable),
                      "server overloaded: too many requests in flight");
       retry_after = true;
     } else if (o.max_queue_ms > 0 && std::chrono::steady_clock::now() - read_time_ >
                                          std::chrono::milliseconds(o.max_queue_ms)) {
       srv_->rejected_queue.fetch_add(1, std::memory_order_relaxed);
-      resp_.SetError(503, "TEMPORARILY_UNAVAILABLE", "server overloaded: request queued too long");
+      resp_.SetError(503, ErrorCodeName(ErrorCode::kTemporarilyUnavailable),
+                     "server overloaded: request queued too long");
       retry_after = true;
     } else if (match_.kind == Router::Kind::kHandler) {
       CallHandler(*match_.handler, req);
     } else if (match_.kind == Router::Kind::kMethodNotAllowed) {
       resp_.SetError(
-          405, "ENDPOINT_NOT_FOUND",
+          405, ErrorCodeName(ErrorCode::kEndpointNotFound),
           "method " + std::string(req.method) + " not allowed for " + std::string(path_));
       resp_.headers.emplace_back("Allow", std::string(match_.allow));
     } else if (srv_->not_found) {
       resp_.status = 404;
       CallHandler(srv_->not_found, req);
     } else {
-      resp_.SetError(404, "ENDPOINT_NOT_FOUND",
+      resp_.SetError(404, ErrorCodeName(ErrorCode::kEndpointNotFound),
                      "no endpoint " + std::string(req.method) + " " + std::string(path_));
     }
     if (srv_->stopping.load(std::memory_order_relaxed)) keep_alive_ = false;  // Stop() meanwhile
@@ -353,16 +354,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     srv_->handler_errors.fetch_add(1, std::memory_order_relaxed);
     resp_.headers.clear();
-    resp_.SetError(500, "INTERNAL_ERROR", "internal error");
+    resp_.SetError(500, ErrorCodeName(ErrorCode::kInternalError), "internal error");
   }
 
   // An error answered before (or instead of) the handler; the connection closes after it.
   void Fail(int status, std::string message) {
     srv_->bad_requests.fetch_add(1, std::memory_order_relaxed);
     FailWith(status,
-             status == 413   ? "PAYLOAD_TOO_LARGE"
-             : status == 503 ? "TEMPORARILY_UNAVAILABLE"
-                             : "BAD_REQUEST",
+             status == 413   ? ErrorCodeName(ErrorCode::kPayloadTooLarge)
+             : status == 503 ? ErrorCodeName(ErrorCode::kTemporarilyUnavailable)
+                             : ErrorCodeName(ErrorCode::kBadRequest),
              message, false);
   }
   void FailWith(int status, std::string_view code, std::string_view message, bool retry_after) {
@@ -473,7 +474,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (!ok) {
       state_ = State::kBusy;
       srv->rejected_stream.fetch_add(1, std::memory_order_relaxed);
-      FailWith(503, "TEMPORARILY_UNAVAILABLE", "all stream workers are busy", true);
+      FailWith(503, ErrorCodeName(ErrorCode::kTemporarilyUnavailable),
+               "all stream workers are busy", true);
     }
   }
 

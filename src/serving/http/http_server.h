@@ -35,8 +35,8 @@ struct Request {
   std::string_view path;    // raw (not percent-decoded)
   std::string_view query;   // raw, without '?'
   std::string_view body;    // empty for streaming routes (read it with BodyReader)
-  std::string_view
-      request_id;    // client's X-Request-Id if valid ([A-Za-z0-9._-]{1,128}), else generated
+  // The client's X-Request-Id if valid ([A-Za-z0-9._-]{1,128}), else a generated one.
+  std::string_view request_id;
   int version = 11;  // 10 or 11
   std::span<const StringPair> headers;
   std::span<const StringPair> params;  // "{name}" path segments of the matched route
@@ -58,6 +58,8 @@ struct Response {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
 
+  // Status → HTTP status and `{"error_code","message"[,"details"]}` (common/error_mapping.h).
+  void SetError(const Status& status);
   // Sets status and a `{"error_code","message"}` JSON body (message is escaped).
   void SetError(int http_status, std::string_view error_code, std::string_view message);
 };

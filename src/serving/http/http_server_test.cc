@@ -158,6 +158,9 @@ std::unique_ptr<Server> MakeServer(Options opt = {}) {
                    r.body = std::string(req.Param("name")) + "@" + std::string(req.Param("v")) +
                             "?" + std::string(req.QueryParam("b"));
                  });
+  server->Handle("GET", "/status", [](const Request&, Response& r) {
+    r.SetError(Status(ErrorCode::kResourceDoesNotExist, "model \"m\" not found"));
+  });
   server->Handle("GET", "/throw",
                  [](const Request&, Response&) { throw std::runtime_error("boom"); });
   server->Handle("GET", "/sleep", [](const Request& req, Response& r) {
@@ -257,6 +260,9 @@ TEST(HttpServer, NotFoundAndMethodNotAllowed) {
   EXPECT_EQ(r.H("allow"), "GET");
   r = c.Get("/ping");  // still usable
   EXPECT_EQ(r.status, 200);
+  r = c.Get("/status");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_NE(r.body.find("RESOURCE_DOES_NOT_EXIST"), std::string::npos) << r.body;
   server->Stop(1s);
 }
 

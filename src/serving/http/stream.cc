@@ -20,7 +20,13 @@ void StreamPool::Start(int threads) {
 }
 
 bool StreamPool::TrySubmit(std::function<void()> task) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
+  // A client that reads one stream's end and immediately starts the next can arrive a moment
+  // before the finishing thread marks itself free: wait briefly for a slot before refusing
+  // (this blocks the calling IO thread, bounded at 100 ms, only when every stream is busy).
+  if (!stop_ && busy_.load() >= size_)
+    freed_.wait_for(lock, std::chrono::milliseconds(100),
+                    [this] { return stop_ || busy_.load() < size_; });
   if (stop_ || busy_.load() >= size_) return false;
   ++busy_;
   queue_.push_back(std::move(task));
@@ -49,7 +55,11 @@ void StreamPool::Loop() {
       queue_.pop_front();
     }
     task();
-    --busy_;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      --busy_;
+    }
+    freed_.notify_one();
   }
 }
 
@@ -285,7 +295,8 @@ bool RunStream(StreamContext& ctx, const StreamHandler& handler) {
   }
   if (!writer.begun()) {
     Response r;
-    r.SetError(500, "INTERNAL_ERROR", "stream handler produced no response");
+    r.SetError(500, ErrorCodeName(ErrorCode::kInternalError),
+               "stream handler produced no response");
     (void)writer.Begin(r.status, r.content_type, {});
     (void)writer.Write(r.body);
   }

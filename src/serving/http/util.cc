@@ -2,6 +2,7 @@
 #include <cstring>
 #include <random>
 
+#include "common/error_mapping.h"
 #include "serving/http/http_server.h"
 #include "serving/http/internal/util.h"
 
@@ -64,6 +65,12 @@ bool PercentDecode(std::string_view in, std::string* out, bool form) {
     }
   }
   return true;
+}
+
+void Response::SetError(const Status& status) {
+  this->status = HttpStatusFor(status.code());
+  content_type = "application/json";
+  body = ErrorBody(status);
 }
 
 void Response::SetError(int http_status, std::string_view error_code, std::string_view message) {

@@ -32,7 +32,8 @@ class StreamPool {
   std::condition_variable cv_;
   std::deque<std::function<void()>> queue_;
   std::vector<std::thread> threads_;
-  std::atomic<int> busy_{0};  // queued + running
+  std::atomic<int> busy_{0};       // queued + running
+  std::condition_variable freed_;  // a running task finished
   int size_ = 0;
   bool stop_ = false;
 };
