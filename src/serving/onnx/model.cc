@@ -117,6 +117,12 @@ Result<TensorSpec> SpecOf(const ::onnx::ValueInfoProto& v, bool* shape_known,
     spec.dtype = DType::kUndefined;
     return spec;
   }
+  if (v.type().has_sequence_type() && v.type().sequence_type().elem_type().has_map_type()) {
+    // ZipMap's seq(map(int64|string, float)): a float [rows, classes] tensor with map_keys.
+    spec.dtype = DType::kFloat32;
+    spec.shape = {-1, -1};
+    return spec;
+  }
   if (!v.type().has_tensor_type()) {
     return InvalidArgument(
         what + " " + Quote(v.name()) +

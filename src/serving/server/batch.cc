@@ -1,5 +1,6 @@
 // POST /batch-predict: rows stream in (CSV with a header, NDJSON rows, or a JSON document) and
 // predictions stream out (CSV or NDJSON) in blocks, so memory stays flat whatever the size.
+#include <array>
 #include <chrono>
 #include <future>
 
@@ -106,20 +107,23 @@ void ModelServer::BatchPredict(const http::Request& req, http::BodyReader& body,
   bool eof = false;
   std::vector<char> buf(1 << 20);
 
-  // Two-stage pipeline: this thread reads and parses the next block while a helper predicts
-  // and formats the previous one (each block is ~4096 rows, so a thread per block costs
-  // nothing next to the work). The socket is only touched from this thread.
+  // Pipeline: this thread reads and parses while up to two helpers predict and format the
+  // previous blocks (each block is ~4096 rows, so a thread per block costs nothing next to
+  // the work), which keeps both cores busy. Outputs are written in block order, and the socket
+  // is only touched from this thread.
   struct Stage {
     RowMatrix rows;
     std::vector<Tensor> outputs;
     std::string text;
+    std::future<Status> done;
   };
-  Stage stage;
-  std::future<Status> pending;
+  std::array<Stage, 2> stages;
+  int64_t started = 0, collected = 0;  // blocks
   bool header_written = false;
-  auto collect = [&]() -> Status {
-    if (!pending.valid()) return Status::Ok();
-    Status st = pending.get();
+  auto collect_one = [&]() -> Status {
+    Stage& stage = stages[collected % 2];
+    ++collected;
+    Status st = stage.done.get();
     if (!st.ok()) return st;
     if (!out.begun()) {
       st = out.Begin(200, csv_out ? "text/csv" : "application/x-ndjson");
@@ -134,8 +138,12 @@ void ModelServer::BatchPredict(const http::Request& req, http::BodyReader& body,
   };
   auto predict_block = [&](bool final) -> Status {
     while (rows.rows >= block || (final && rows.rows > 0)) {
-      Status st = collect();
-      if (!st.ok()) return st;
+      if (started - collected == 2) {
+        Status st = collect_one();
+        if (!st.ok()) return st;
+      }
+      Stage& stage = stages[started % 2];
+      ++started;
       const int64_t n = std::min<int64_t>(rows.rows, block);
       stage.rows.Reset(rows.cols);
       stage.rows.values.assign(rows.values.begin(), rows.values.begin() + n * rows.cols);
@@ -145,7 +153,7 @@ void ModelServer::BatchPredict(const http::Request& req, http::BodyReader& body,
       rows.rows -= n;
       const bool with_header = csv_out && !header_written;
       header_written = true;
-      pending = std::async(std::launch::async, [&stage, &m, csv_out, with_header]() -> Status {
+      stage.done = std::async(std::launch::async, [&stage, &m, csv_out, with_header]() -> Status {
         stage.outputs.clear();
         stage.text.clear();
         Status st = m->runtime->PredictRows(stage.rows.values.data(), stage.rows.rows,
@@ -161,7 +169,11 @@ void ModelServer::BatchPredict(const http::Request& req, http::BodyReader& body,
         return Status::Ok();
       });
     }
-    return final ? collect() : Status::Ok();
+    while (final && collected < started) {
+      Status st = collect_one();
+      if (!st.ok()) return st;
+    }
+    return Status::Ok();
   };
 
   Status st;
@@ -185,7 +197,8 @@ void ModelServer::BatchPredict(const http::Request& req, http::BodyReader& body,
     if (st.ok()) st = predict_block(eof);
   }
   if (!st.ok()) {
-    if (pending.valid()) (void)pending.get();  // never leave the helper running
+    for (auto& stage : stages)  // never leave a helper running
+      if (stage.done.valid()) stage.done.wait();
     if (!out.begun()) return fail(st);
     // Headers are gone: say what failed in the stream itself, after the rows that succeeded.
     status = HttpStatusFor(st.code());
