@@ -13,7 +13,7 @@ import unittest
 
 import requests
 
-from serving_harness import ModelServerProcess, ServingTestCase, fixtures
+from serving_harness import REPO_ROOT, ModelServerProcess, ServingTestCase, fixtures
 
 
 def rss_kib(pid):
@@ -146,6 +146,51 @@ class PredictionLogTests(unittest.TestCase):
         self.assertEqual(rec["predictions"], expected["xgb"][:1])
         self.assertEqual(rec["model"], "m")
         self.assertRegex(rec["ts"], r"^\d{4}-\d\d-\d\dT")
+
+    def test_log_to_s3_prefix(self):
+        """The same log through the S3 artifact store, against a real S3-compatible server."""
+        d, expected = fixtures()
+        data = tempfile.mkdtemp()
+        s3 = subprocess.Popen(["node", "--openssl-legacy-provider",
+                               str(REPO_ROOT / "tests/s3/run-s3rver.js"), data],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            line = s3.stdout.readline()
+            self.assertTrue(line.startswith("PORT "), line)
+            endpoint = "http://127.0.0.1:" + line.split()[1]
+            env = {"AWS_ACCESS_KEY_ID": "S3RVER", "AWS_SECRET_ACCESS_KEY": "S3RVER",
+                   "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
+                   "STUDIO_S3_ENDPOINT": endpoint}
+            aws_env = dict(os.environ, **env)
+
+            def aws(*args):
+                r = subprocess.run(["/usr/bin/aws", "--endpoint-url", endpoint] + list(args),
+                                   env=aws_env, capture_output=True, text=True, timeout=120)
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                return r.stdout
+
+            aws("s3", "mb", "s3://logs")
+            srv = ModelServerProcess(["--model", os.path.join(d, "xgb"), "--name", "m",
+                                      "--prediction-log", "s3://logs/serving/m", "--sample-rate", "1"],
+                                     env=env).wait_ready()
+            for i in range(5):
+                self.assertEqual(srv.post("/predict", json={"instances": expected["rows"][:2]},
+                                          headers={"X-Request-Id": f"s3-{i}"}).status_code, 200)
+            self.assertEqual(srv.stop(), 0)
+            listing = aws("s3", "ls", "--recursive", "s3://logs/serving/m/")
+            keys = [l.split()[-1] for l in listing.splitlines() if l.strip()]
+            self.assertTrue(keys and all(k.endswith(".ndjson") for k in keys), listing)
+            records = []
+            for k in keys:
+                out = os.path.join(data, "dl.ndjson")
+                aws("s3", "cp", f"s3://logs/{k}", out)
+                with open(out) as f:
+                    records += [json.loads(l) for l in f if l.strip()]
+            self.assertEqual(sorted(r["request_id"] for r in records), [f"s3-{i}" for i in range(5)])
+            self.assertEqual(records[0]["predictions"], expected["xgb"][:2])
+        finally:
+            s3.stdin.close()
+            s3.wait(10)
 
     def test_sample_rate_zero_point_one(self):
         d, expected = fixtures()
