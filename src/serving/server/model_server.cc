@@ -203,10 +203,8 @@ void ModelServer::Routes() {
     auto m = model();
     r.body = "[";
     if (m) {
-      r.body += "{\"name\":";
-      AppendJsonString(r.body, m->source.name);
-      r.body += ",\"version\":";
-      AppendJsonString(r.body, m->source.version);
+      r.body += '{';
+      AppendNameVersion(r.body, m->source.name, m->source.version);
       r.body += ",\"state\":\"READY\",\"reason\":\"\"}";
     }
     r.body += "]";
@@ -247,10 +245,8 @@ void ModelServer::Predict(const http::Request& req, http::Response& res, bool ml
     LogPrediction(req, *m, rows.values.data(), rows.rows, rows.cols,
                   res.body.substr(predictions_at));
   if (!mlflow) {
-    res.body += ",\"model\":{\"name\":";
-    AppendJsonString(res.body, m->source.name);
-    res.body += ",\"version\":";
-    AppendJsonString(res.body, m->source.version);
+    res.body += ",\"model\":{";
+    AppendNameVersion(res.body, m->source.name, m->source.version);
     res.body += '}';
   }
   res.body += '}';

@@ -123,26 +123,7 @@ void AppendFlatData(std::string& out, const Tensor& t) {
   out += '[';
   for (int64_t i = 0; i < t.size(); ++i) {
     if (i) out += ',';
-    switch (t.dtype()) {
-      case DType::kString:
-        AppendJsonString(out, t.strings()[i]);
-        break;
-      case DType::kBool:
-        out += t.data<uint8_t>()[i] ? "true" : "false";
-        break;
-      case DType::kInt64:
-        out += std::to_string(t.data<int64_t>()[i]);
-        break;
-      case DType::kInt32:
-        out += std::to_string(t.data<int32_t>()[i]);
-        break;
-      case DType::kFloat32:
-        AppendJsonNumber(out, t.data<float>()[i]);
-        break;
-      default:
-        AppendJsonNumber(out, t.AsDouble(i));
-        break;
-    }
+    AppendJsonElement(out, t, i);
   }
   out += ']';
 }
@@ -328,10 +309,8 @@ void ModelServer::RepositoryLoad(const http::Request& req, http::Response& res) 
   Status st = uri.empty() ? Reload() : Load(uri);
   if (!st.ok()) return OipError(res, st);
   auto now = model();
-  res.body = "{\"name\":";
-  AppendJsonString(res.body, now->source.name);
-  res.body += ",\"version\":";
-  AppendJsonString(res.body, now->source.version);
+  res.body = "{";
+  AppendNameVersion(res.body, now->source.name, now->source.version);
   res.body += ",\"state\":\"READY\"}";
 }
 

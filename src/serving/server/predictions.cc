@@ -13,7 +13,9 @@ int64_t RowWidth(const Tensor& t) {
   return t.size() / std::max<int64_t>(t.dim(0), 1);
 }
 
-void AppendElement(std::string& out, const Tensor& t, int64_t i) {
+}  // namespace
+
+void AppendJsonElement(std::string& out, const Tensor& t, int64_t i) {
   switch (t.dtype()) {
     case DType::kString:
       AppendJsonString(out, t.strings()[i]);
@@ -41,6 +43,15 @@ void AppendElement(std::string& out, const Tensor& t, int64_t i) {
       break;
   }
 }
+
+void AppendNameVersion(std::string& out, const std::string& name, const std::string& version) {
+  out += "\"name\":";
+  AppendJsonString(out, name);
+  out += ",\"version\":";
+  AppendJsonString(out, version);
+}
+
+namespace {
 
 std::string OutputName(const std::vector<TensorSpec>& specs, size_t i) {
   return i < specs.size() ? specs[i].name : "output_" + std::to_string(i);
@@ -73,19 +84,19 @@ void AppendRowValue(std::string& out, const Tensor& t, int64_t row) {
       else
         out += '"' + std::to_string(keys.ints[k]) + '"';
       out += ':';
-      AppendElement(out, t, base + k);
+      AppendJsonElement(out, t, base + k);
     }
     out += '}';
     return;
   }
   if (t.rank() <= 1 || (t.rank() == 2 && width == 1)) {
-    AppendElement(out, t, base);
+    AppendJsonElement(out, t, base);
     return;
   }
   out += '[';
   for (int64_t k = 0; k < width; ++k) {
     if (k) out += ',';
-    AppendElement(out, t, base + k);
+    AppendJsonElement(out, t, base + k);
   }
   out += ']';
 }
@@ -176,7 +187,7 @@ void AppendCsvRow(std::string& out, const std::vector<Tensor>& outputs, int64_t 
         }
       } else {
         const size_t mark = out.size();
-        AppendElement(out, t, i);
+        AppendJsonElement(out, t, i);
         if (out.compare(mark, 4, "null") == 0) out.resize(mark);  // empty cell = missing
       }
     }

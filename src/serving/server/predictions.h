@@ -13,6 +13,11 @@ namespace studio::serving {
 // same prediction.
 void AppendJsonNumber(std::string& out, double v);
 
+// Element i of `t` as JSON (numbers, booleans, strings).
+void AppendJsonElement(std::string& out, const Tensor& t, int64_t i);
+// `"name":"…","version":"…"` (no braces) for the model reference in responses.
+void AppendNameVersion(std::string& out, const std::string& name, const std::string& version);
+
 // The value of output `t` for one row, as JSON: a scalar for [N] and [N,1] tensors, a list for
 // [N,K], an object {label: p} for ZipMap outputs.
 void AppendRowValue(std::string& out, const Tensor& t, int64_t row);
