@@ -63,3 +63,4 @@ bench_pid=$!
 wait "$bench_pid"
 timeout -s TERM 240 /usr/bin/python3 "$here/registry.py" --studio "$studio" --workdir "$workdir" --json-out "$(cd "$build_dir" && pwd)/bench-registry.json" & bench_pid=$!; wait "$bench_pid"
 timeout -s TERM 450 /usr/bin/python3 "$here/serving/run.py" --build-dir "$build_dir" --workdir "$workdir" --duration "${BENCH_DURATION:-10}" & bench_pid=$!; wait "$bench_pid"  # 3. serving/run.py: serve-model vs Flask/FastAPI (about 5 min) → BUILD_DIR/bench-serving.json
+timeout -s TERM 300 /usr/bin/python3 "$here/drift/run.py" --build-dir "$build_dir" --workdir "$workdir/drift" --json-out "$(cd "$build_dir" && pwd)/bench-drift.json" & bench_pid=$!; wait "$bench_pid"  # 4. drift/run.py: drift statistics vs scipy/numpy, 20+5 columns x 1M x 2 (about 1.5 min) → BUILD_DIR/bench-drift.json

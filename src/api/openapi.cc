@@ -300,7 +300,11 @@ std::string BuildOpenApi(const RouteTable& routes) {
       {"servers", {{{"url", "/"}}}},
       {"paths", paths},
       {"components",
-       {{"schemas", Schemas()},
+       {{"schemas", [] {
+           json s = Schemas();
+           AddMonitorSchemas(s);
+           return s;
+         }()},
         {"securitySchemes",
          {{"bearer", {{"type", "http"}, {"scheme", "bearer"}}},
           {"basic", {{"type", "http"}, {"scheme", "basic"}}},

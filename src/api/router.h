@@ -57,6 +57,9 @@ void AddMlflowRegistryRoutes(RouteTable& routes, Services& s);
 void AddModelRoutes(RouteTable& routes, Services& s);
 void AddMlflowArtifactRoutes(RouteTable& routes, Services& s);
 void AddMlflowTrackingRoutes(RouteTable& routes, Services& s);
+// Monitors and alarms; fails when the monitoring service cannot start (secrets key, EMF file).
+Status AddMonitorRoutes(RouteTable& routes, Services& s);
+void AddMonitorSchemas(nlohmann::json& schemas);
 
 // OpenAPI 3.1 for every route in `routes`.
 std::string BuildOpenApi(const RouteTable& routes);

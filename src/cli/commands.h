@@ -58,4 +58,20 @@ struct ServeModelOptions {
 };
 int RunServeModel(const ServeModelOptions& options);
 
+// `studio drift` (plain values; CLI11 stays in main.cc).
+struct DriftCommandOptions {
+  std::string reference, current;  // CSV files with a header row
+  std::string method = "auto";
+  double threshold = 0;
+  bool threshold_set = false;  // else each method's default
+  double drift_share = 0.5;
+  std::vector<std::string> columns, categorical, numeric;
+  std::string correction = "none";
+  std::string format = "text";  // text | json | html
+  std::string output;           // file (written atomically); empty or "-" = stdout
+  int threads = 2;
+};
+// 0 no dataset drift, 1 dataset drift, 2 error (message on stderr).
+int RunDrift(const DriftCommandOptions& options);
+
 }  // namespace studio::cli

@@ -308,6 +308,53 @@ int Main(int argc, char** argv) {
     rc = RunServeModel(sm);
   });
 
+  // drift
+  DriftCommandOptions dr;
+  auto* drift = app.add_subcommand(
+      "drift",
+      "Compare a current CSV with a reference CSV, feature by feature (Evidently's methods and "
+      "defaults, scipy-exact statistics).\nExit 0: no dataset drift; 1: dataset drift (share of "
+      "drifted features >= --drift-share); 2: error.\n\nExamples:\n"
+      "  studio drift --reference train.csv --current last_week.csv\n"
+      "  studio drift --reference ref.csv --current cur.csv --method psi --threshold 0.2 "
+      "--format html --output drift.html\n"
+      "  studio drift --reference ref.csv --current cur.csv --columns age,income,city "
+      "--categorical zip --format json\n");
+  drift->add_option("--reference", dr.reference, "Reference CSV (header row required)")->required();
+  drift->add_option("--current", dr.current, "Current CSV, same columns")->required();
+  drift
+      ->add_option("--method", dr.method,
+                   "auto (Evidently's rule), ks, chisquare, z, wasserstein, psi, jensenshannon, "
+                   "kl_div or hellinger")
+      ->capture_default_str();
+  drift->add_option_function<double>(
+      "--threshold",
+      [&](const double& v) {
+        dr.threshold = v;
+        dr.threshold_set = true;
+      },
+      "p-value below which a test drifts, or distance at which a distance method drifts "
+      "(default: 0.05 for ks/chisquare/z, 0.1 otherwise)");
+  drift
+      ->add_option("--drift-share", dr.drift_share,
+                   "Dataset drift when this share of the features drifts")
+      ->capture_default_str();
+  drift->add_option("--columns", dr.columns, "Compare only these columns (comma-separated)")
+      ->delimiter(',');
+  drift->add_option("--categorical", dr.categorical, "Read these columns as categorical")
+      ->delimiter(',');
+  drift->add_option("--numeric", dr.numeric, "Read these columns as numeric")->delimiter(',');
+  drift
+      ->add_option("--correction", dr.correction,
+                   "Multiple-testing correction over the p-value tests: none, bonferroni, bh")
+      ->capture_default_str();
+  drift->add_option("--format", dr.format, "text, json or html (self-contained)")
+      ->capture_default_str();
+  drift->add_option("--output", dr.output, "Write the report to this file (default stdout)");
+  drift->add_option("--threads", dr.threads, "Threads for parsing and statistics")
+      ->capture_default_str();
+  drift->callback([&] { rc = RunDrift(dr); });
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

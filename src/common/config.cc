@@ -46,6 +46,13 @@ Status SetKey(Config& c, const std::string& key, const std::string& value, const
     c.log_format = value;
   } else if (key == "allowed_hosts") {
     c.allowed_hosts = SplitAndTrim(value, ',');
+  } else if (key == "allowed_webhook_hosts") {
+    c.allowed_webhook_hosts = SplitAndTrim(value, ',');
+  } else if (key == "emf_output") {
+    c.emf_output = value;
+  } else if (key == "emf_namespace") {
+    if (value.empty() || value.size() > 255) return bad("must be 1-255 characters");
+    c.emf_namespace = value;
   } else {
     return InvalidArgument(src + ": unknown key '" + key + "'").WithDetail(key, "unknown key");
   }
@@ -104,7 +111,8 @@ std::string Config::ArtifactsUri() const {
 const std::vector<std::string>& ConfigKeys() {
   static const std::vector<std::string> kKeys = {
       "data_dir",   "host",           "port",       "db",           "artifacts",
-      "body_limit", "artifact_limit", "log_format", "allowed_hosts"};
+      "body_limit", "artifact_limit", "log_format", "allowed_hosts",
+      "allowed_webhook_hosts", "emf_output", "emf_namespace"};
   return kKeys;
 }
 

@@ -21,6 +21,12 @@ struct Config {
   int64_t artifact_limit = 64LL * 1024 * 1024 * 1024;  // one streamed artifact upload
   std::string log_format = "json";
   std::vector<std::string> allowed_hosts;  // empty: loopback names when bound to loopback
+  // Monitoring (docs/operations.md): hosts/IPs webhooks may reach although they resolve to
+  // loopback, private, link-local or metadata addresses; the CloudWatch EMF output ("" off,
+  // "stdout" or a file path) and its namespace.
+  std::vector<std::string> allowed_webhook_hosts;
+  std::string emf_output;
+  std::string emf_namespace = "MLOpsStudio/Monitoring";
 
   std::string DbUri() const;
   std::string ArtifactsUri() const;
