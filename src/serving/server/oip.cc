@@ -219,8 +219,13 @@ void ModelServer::OipInfer(const http::Request& req, http::Response& res) {
                                              "': shape must be non-negative integers"));
       shape.push_back(v);
     }
-    if (ShapeSize(shape) > (int64_t{1} << 28))
-      return OipError(res, InvalidArgument("input '" + std::string(name) + "' is too large"));
+    // Bounded before multiplying: no overflow, no huge allocation from a header.
+    int64_t elements = 1;
+    for (int64_t d : shape) {
+      if (d > (int64_t{1} << 28) || (d > 0 && elements > (int64_t{1} << 28) / d))
+        return OipError(res, InvalidArgument("input '" + std::string(name) + "' is too large"));
+      elements *= d;
+    }
     Tensor& t = tensors[idx];
     t.Resize(specs[idx].dtype, shape);
     int64_t at = 0;
