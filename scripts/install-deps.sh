@@ -12,7 +12,7 @@ APT_PACKAGES=(
   postgresql prometheus curl wrk hyperfine
   libboost-dev libonnx-testdata
   python3-scipy python3-xgboost python3-onnx python3-flask python3-gunicorn python3-requests python3-sqlalchemy
-  python3-fastapi python3-uvicorn python3-uvloop python3-httptools
+  python3-fastapi python3-uvicorn python3-uvloop python3-httptools python3-pandas
   awscli python3-botocore
 )
 # Added by the issues that first need them: chromium (browser tests). awscli and
