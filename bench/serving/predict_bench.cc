@@ -1,6 +1,8 @@
-// Single-row prediction: native tree engine vs libxgboost (XGBoosterPredictFromDense, nthread=1).
-//   bench_predict --model /path/model.json   (or STUDIO_BENCH_MODEL=/path/model.json)
-// The row is drawn around the model's split thresholds (like the load-time validation sample).
+// In-process prediction, no HTTP. XGBoost models: native tree engine vs libxgboost
+// (XGBoosterPredictFromDense, nthread=1); ONNX models: our runtime's PredictRows.
+//   bench_predict --model /path/model.json|model.ubj|model.onnx   (or STUDIO_BENCH_MODEL=...)
+// XGBoost rows are drawn around the model's split thresholds (like the load-time validation
+// sample); ONNX rows are deterministic pseudo-random values.
 
 #include <benchmark/benchmark.h>
 
@@ -10,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "serving/onnx/onnx_runtime.h"
 #include "serving/trees/xgboost_runtime.h"
 
 namespace {
@@ -26,9 +29,12 @@ struct Fixture {
   int32_t nf = 0;
 };
 
+// Never destroyed: libxgboost's own thread-local state may be gone by the time static
+// destructors run, and freeing the booster then crashes the process at exit.
 Fixture& Get() {
-  static Fixture f = [] {
-    Fixture f;
+  static Fixture& f = *[] {
+    auto* fp = new Fixture;
+    Fixture& f = *fp;
     XgboostModelInfo info;
     auto def = LoadXgboostModelFile(g_model, &info);
     if (!def.ok()) {
@@ -44,7 +50,7 @@ Fixture& Get() {
     f.lib = std::move(lib).value();
     f.nf = f.lib->num_feature();
     f.rows = MakeValidationRows(f.native->engine(), 64, f.nf);
-    return f;
+    return fp;
   }();
   return f;
 }
@@ -58,7 +64,6 @@ void BM_NativeEngineRow(benchmark::State& state) {
     benchmark::DoNotOptimize(out[0]);
   }
 }
-BENCHMARK(BM_NativeEngineRow);
 
 void BM_NativeRuntimePredictRows(benchmark::State& state) {
   Fixture& f = Get();
@@ -69,7 +74,6 @@ void BM_NativeRuntimePredictRows(benchmark::State& state) {
     benchmark::DoNotOptimize(st);
   }
 }
-BENCHMARK(BM_NativeRuntimePredictRows);
 
 void BM_LibxgboostRow(benchmark::State& state) {
   Fixture& f = Get();
@@ -80,7 +84,6 @@ void BM_LibxgboostRow(benchmark::State& state) {
     benchmark::DoNotOptimize(st);
   }
 }
-BENCHMARK(BM_LibxgboostRow);
 
 void BM_NativeBatch1000(benchmark::State& state) {
   Fixture& f = Get();
@@ -94,7 +97,54 @@ void BM_NativeBatch1000(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * n);
 }
-BENCHMARK(BM_NativeBatch1000);
+
+struct OnnxFixture {
+  std::unique_ptr<ModelRuntime> runtime;
+  std::vector<float> rows;  // 1024 rows
+  int64_t nf = 0;
+};
+
+OnnxFixture& GetOnnx() {
+  static OnnxFixture& f = *[] {
+    auto* f = new OnnxFixture;
+    auto rt = LoadOnnxRuntime(g_model, RuntimeOptions{});
+    if (!rt.ok()) {
+      std::cerr << rt.status().ToString() << "\n";
+      std::exit(2);
+    }
+    f->runtime = std::move(*rt);
+    const auto& shape = f->runtime->Inputs().at(0).shape;
+    f->nf = shape.size() == 2 && shape[1] > 0 ? shape[1] : 1;
+    uint32_t state = 12345;
+    f->rows.resize(static_cast<size_t>(1024 * f->nf));
+    for (auto& v : f->rows) {
+      state = state * 1664525u + 1013904223u;
+      v = static_cast<float>(state >> 8) / 16777216.0f * 4.0f - 2.0f;
+    }
+    return f;
+  }();
+  return f;
+}
+
+void BM_OnnxRow(benchmark::State& state) {
+  OnnxFixture& f = GetOnnx();
+  std::vector<Tensor> out;
+  size_t i = 0;
+  for (auto _ : state) {
+    auto st = f.runtime->PredictRows(f.rows.data() + (i++ % 1024) * f.nf, 1, f.nf, &out);
+    benchmark::DoNotOptimize(st);
+  }
+}
+
+void BM_OnnxBatch1000(benchmark::State& state) {
+  OnnxFixture& f = GetOnnx();
+  std::vector<Tensor> out;
+  for (auto _ : state) {
+    auto st = f.runtime->PredictRows(f.rows.data(), 1024, f.nf, &out);
+    benchmark::DoNotOptimize(st);
+  }
+  state.SetItemsProcessed(state.iterations() * 1024);
+}
 
 }  // namespace
 
@@ -114,6 +164,15 @@ int main(int argc, char** argv) {
     std::cerr
         << "usage: bench_predict --model PATH (or STUDIO_BENCH_MODEL=PATH) [benchmark flags]\n";
     return 2;
+  }
+  if (g_model.size() > 5 && g_model.compare(g_model.size() - 5, 5, ".onnx") == 0) {
+    benchmark::RegisterBenchmark("BM_OnnxRow", BM_OnnxRow);
+    benchmark::RegisterBenchmark("BM_OnnxBatch1000", BM_OnnxBatch1000);
+  } else {
+    benchmark::RegisterBenchmark("BM_NativeEngineRow", BM_NativeEngineRow);
+    benchmark::RegisterBenchmark("BM_NativeRuntimePredictRows", BM_NativeRuntimePredictRows);
+    benchmark::RegisterBenchmark("BM_LibxgboostRow", BM_LibxgboostRow);
+    benchmark::RegisterBenchmark("BM_NativeBatch1000", BM_NativeBatch1000);
   }
   int n = static_cast<int>(args.size());
   benchmark::Initialize(&n, args.data());

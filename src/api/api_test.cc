@@ -79,6 +79,7 @@ TEST(OpenApiTest, EveryRegisteredRouteIsDocumented) {
   AddModelRoutes(routes, s);
   AddMlflowArtifactRoutes(routes, s);
   AddMlflowTrackingRoutes(routes, s);
+  AddPipelineRoutes(routes, s);
   AddSystemRoutes(routes, s, routes);
   ASSERT_GE(routes.size(), 20u);
   auto doc = nlohmann::json::parse(BuildOpenApi(routes));

@@ -303,6 +303,7 @@ std::string BuildOpenApi(const RouteTable& routes) {
        {{"schemas", [] {
            json s = Schemas();
            AddMonitorSchemas(s);
+           AddPipelineSchemas(s);
            return s;
          }()},
         {"securitySchemes",

@@ -60,6 +60,9 @@ void AddMlflowTrackingRoutes(RouteTable& routes, Services& s);
 // Monitors and alarms; fails when the monitoring service cannot start (secrets key, EMF file).
 Status AddMonitorRoutes(RouteTable& routes, Services& s);
 void AddMonitorSchemas(nlohmann::json& schemas);
+// Pipeline spec validation, node locks and the per-project pipeline policy.
+void AddPipelineRoutes(RouteTable& routes, Services& s);
+void AddPipelineSchemas(nlohmann::json& schemas);
 
 // OpenAPI 3.1 for every route in `routes`.
 std::string BuildOpenApi(const RouteTable& routes);

@@ -104,6 +104,7 @@ class HttpApiServer final : public ApiServer {
     AddMlflowArtifactRoutes(routes_, services_);
     AddMlflowTrackingRoutes(routes_, services_);
     RETURN_IF_ERROR(AddMonitorRoutes(routes_, services_));
+    AddPipelineRoutes(routes_, services_);
     AddSystemRoutes(routes_, services_, routes_);
     for (const Route& r : routes_) Register(r);
     RegisterBodySinks();  // after the routes: httplib tries handlers in registration order

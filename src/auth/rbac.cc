@@ -15,9 +15,9 @@ const std::vector<Role>& AllRoles() {
 
 const std::vector<Action>& AllActions() {
   static const std::vector<Action> kActions = {
-      Action::kPublic,    Action::kSelf,          Action::kRead,       Action::kCreate,
-      Action::kDeployDev, Action::kDeployStaging, Action::kDeployProd, Action::kApprove,
-      Action::kAdmin,     Action::kManageAlerts};
+      Action::kPublic,    Action::kSelf,          Action::kRead,         Action::kCreate,
+      Action::kDeployDev, Action::kDeployStaging, Action::kDeployProd,   Action::kApprove,
+      Action::kAdmin,     Action::kManageAlerts,  Action::kLockPipelines};
   return kActions;
 }
 
@@ -61,6 +61,8 @@ std::string_view ActionName(Action action) {
       return "admin";
     case Action::kManageAlerts:
       return "manage_alerts";
+    case Action::kLockPipelines:
+      return "lock_pipelines";
   }
   return "";
 }
@@ -110,6 +112,8 @@ bool RoleGrants(Role role, Action action) {
       return role == Role::kAdmin;
     case Action::kManageAlerts:
       return role == Role::kMonitoringTeam || role == Role::kAdmin;
+    case Action::kLockPipelines:
+      return role == Role::kProductionTeam || role == Role::kAdmin;
   }
   return false;
 }

@@ -30,6 +30,7 @@ enum class Action {
   kApprove,
   kAdmin,
   kManageAlerts,
+  kLockPipelines,  // lock and unlock pipeline stages (issue 6): production_team, admin
 };
 
 const std::vector<Role>& AllRoles();

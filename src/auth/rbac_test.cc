@@ -9,15 +9,15 @@ namespace studio::auth {
 namespace {
 
 // Rows: role. Columns: create, deploy_dev, deploy_staging, deploy_prod, approve, admin,
-// manage_alerts.
+// manage_alerts, lock_pipelines.
 const std::map<std::string, std::vector<int>> kSeedTable = {
-    {"ml_engineer", {1, 1, 0, 0, 0, 0, 0}},     {"data_engineer", {1, 1, 0, 0, 0, 0, 0}},
-    {"production_team", {0, 0, 1, 0, 1, 0, 0}}, {"monitoring_team", {0, 0, 0, 0, 0, 0, 1}},
-    {"model_sponsor", {0, 0, 0, 0, 1, 0, 0}},   {"admin", {1, 1, 1, 1, 1, 1, 1}},
+    {"ml_engineer", {1, 1, 0, 0, 0, 0, 0, 0}},     {"data_engineer", {1, 1, 0, 0, 0, 0, 0, 0}},
+    {"production_team", {0, 0, 1, 0, 1, 0, 0, 1}}, {"monitoring_team", {0, 0, 0, 0, 0, 0, 1, 0}},
+    {"model_sponsor", {0, 0, 0, 0, 1, 0, 0, 0}},   {"admin", {1, 1, 1, 1, 1, 1, 1, 1}},
 };
 const std::vector<Action> kColumns = {
     Action::kCreate,  Action::kDeployDev, Action::kDeployStaging, Action::kDeployProd,
-    Action::kApprove, Action::kAdmin,     Action::kManageAlerts};
+    Action::kApprove, Action::kAdmin,     Action::kManageAlerts,  Action::kLockPipelines};
 
 Principal As(Role role) {
   Principal p;

@@ -74,4 +74,17 @@ struct DriftCommandOptions {
 // 0 no dataset drift, 1 dataset drift, 2 error (message on stderr).
 int RunDrift(const DriftCommandOptions& options);
 
+// `studio pipeline init|validate` (plain values; CLI11 stays in main.cc).
+struct PipelineCommandOptions {
+  std::string server, token;  // validate: with a server, also check locks and policy
+  bool json = false;
+  std::string file;                        // validate: the spec ("-" = stdin)
+  std::string name, project, output_file;  // init ("-" = stdout)
+  bool force = false;                      // init: overwrite
+};
+// 0 written, 2 error.
+int RunPipelineInit(const PipelineCommandOptions& options);
+// 0 valid, 1 invalid, 2 usage or system error.
+int RunPipelineValidate(const PipelineCommandOptions& options);
+
 }  // namespace studio::cli

@@ -355,6 +355,45 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   drift->callback([&] { rc = RunDrift(dr); });
 
+  // pipeline
+  auto* pipeline = app.add_subcommand(
+      "pipeline",
+      "Pipeline specs (studio-pipeline.yaml).\n\nExample:\n  studio pipeline init --name churn "
+      "--project demo\n  studio pipeline validate studio-pipeline.yaml\n");
+  pipeline->require_subcommand(1);
+  PipelineCommandOptions pl;
+  std::string pl_output = "table";
+  auto* pl_init = pipeline->add_subcommand(
+      "init",
+      "Write the canonical 9-stage pipeline spec (valid as written; edit its parameters).\n\n"
+      "Example:\n  studio pipeline init --name churn --project demo\n"
+      "  studio pipeline init --name churn --project demo --output - > studio-pipeline.yaml\n");
+  pl_init->add_option("--name", pl.name, "Pipeline name, metadata.name (default my-model)");
+  pl_init->add_option("--project", pl.project, "Project name, metadata.project (default default)");
+  pl_init->add_option("--output", pl.output_file,
+                      "File to write (default studio-pipeline.yaml; '-' for stdout)");
+  pl_init->add_flag("--force", pl.force, "Overwrite an existing file");
+  pl_init->callback([&] { rc = RunPipelineInit(pl); });
+  auto* pl_validate = pipeline->add_subcommand(
+      "validate",
+      "Validate a spec: schema (line:column), parameters per stage type, DAG, canonical order; "
+      "with a server (--server or STUDIO_SERVER) also the recorded node locks and the project's "
+      "policy.\nExit 0: valid; 1: invalid; 2: usage or system error.\n\nExample:\n"
+      "  studio pipeline validate studio-pipeline.yaml\n"
+      "  studio pipeline validate studio-pipeline.yaml --server https://studio.example.com "
+      "--token $STUDIO_TOKEN --output json\n");
+  pl_validate->add_option("file", pl.file, "The spec file ('-' for stdin)")->required();
+  pl_validate->add_option("--server", pl.server,
+                          "Control plane URL: also check node locks and policy (default "
+                          "$STUDIO_SERVER; none: local checks only)");
+  pl_validate->add_option("--token", pl.token, "API token (default $STUDIO_TOKEN)");
+  pl_validate->add_option("--output", pl_output, "table or json")
+      ->check(CLI::IsMember({"table", "json"}));
+  pl_validate->callback([&] {
+    pl.json = pl_output == "json";
+    rc = RunPipelineValidate(pl);
+  });
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -19,15 +19,15 @@ Status BadSpec(const Validation& v) {
   Status st = InvalidArgument("the spec does not validate: " + FormatProblem("spec", v.errors[0]));
   for (const auto& p : v.errors)
     st.WithDetail(p.path.empty() ? "spec" : p.path,
-                  (p.line ? "line " + std::to_string(p.line) + ":" + std::to_string(p.column) +
-                                ": "
+                  (p.line ? "line " + std::to_string(p.line) + ":" + std::to_string(p.column) + ": "
                           : std::string()) +
                       p.message);
   return st;
 }
 
 Status CheckName(const std::string& field, const std::string& value) {
-  if (value.empty() || value.size() > 63) return InvalidArgument(field + " must be 1-63 characters");
+  if (value.empty() || value.size() > 63)
+    return InvalidArgument(field + " must be 1-63 characters");
   return Status::Ok();
 }
 
@@ -82,7 +82,9 @@ nlohmann::json ValidationJson(const Validation& v,
   nlohmann::json stages = nlohmann::json::array();
   for (const auto& s : v.spec.stages) {
     auto it = by_stage.find(s.id);
-    std::string lock = it == by_stage.end() ? "none" : it->second->unlocked() ? "unlocked" : "locked";
+    std::string lock = it == by_stage.end()     ? "none"
+                       : it->second->unlocked() ? "unlocked"
+                                                : "locked";
     stages.push_back({{"id", s.id},
                       {"type", s.type},
                       {"hash", s.hash},
@@ -137,15 +139,14 @@ Result<nlohmann::json> PipelineService::Validate(const std::string& yaml_text) {
   o.allow_command_stages = project_found && policy.allow_command_stages;
   v = ValidateSpec(yaml_text, o);
   if (!project_found)
-    v.errors.push_back({"metadata.project", 0, 0,
-                        "no project named '" + v.spec.project + "' on this server"});
+    v.errors.push_back(
+        {"metadata.project", 0, 0, "no project named '" + v.spec.project + "' on this server"});
   ApplyLocks(v, locks);
   return ValidationJson(v, locks);
 }
 
 Result<nlohmann::json> PipelineService::Lock(const auth::Actor& actor, const std::string& project,
-                                             const std::string& pipeline,
-                                             const std::string& stage,
+                                             const std::string& pipeline, const std::string& stage,
                                              const std::string& yaml_text) {
   RETURN_IF_ERROR(CheckName("pipeline", pipeline));
   RETURN_IF_ERROR(CheckName("stage", stage));
@@ -197,9 +198,9 @@ Result<nlohmann::json> PipelineService::Lock(const auth::Actor& actor, const std
                               {"stage", stage},
                               {"hash", out.hash},
                               {"previous_hash", existing.ok() ? existing->hash : ""}};
-    return audit::Append(tx, {actor.username, "pipeline.stage.lock", "pipeline_stage",
-                              proj.name + "/" + pipeline + "/" + stage, actor.request_id,
-                              details.dump()});
+    return audit::Append(
+        tx, {actor.username, "pipeline.stage.lock", "pipeline_stage",
+             proj.name + "/" + pipeline + "/" + stage, actor.request_id, details.dump()});
   }));
   return LockJson(out, proj.name);
 }
@@ -229,9 +230,9 @@ Result<nlohmann::json> PipelineService::Unlock(const auth::Actor& actor, const s
                               {"stage", stage},
                               {"hash", out.hash},
                               {"reason", reason}};
-    return audit::Append(tx, {actor.username, "pipeline.stage.unlock", "pipeline_stage",
-                              proj.name + "/" + pipeline + "/" + stage, actor.request_id,
-                              details.dump()});
+    return audit::Append(
+        tx, {actor.username, "pipeline.stage.unlock", "pipeline_stage",
+             proj.name + "/" + pipeline + "/" + stage, actor.request_id, details.dump()});
   }));
   return LockJson(out, project_name);
 }

@@ -23,8 +23,8 @@ class PipelineServiceTest : public ::testing::TestWithParam<std::string> {
     p.name = "demo";
     p.owner = p.created_by = "alice";
     p.created_at = p.updated_at = NowMillis();
-    ASSERT_TRUE(t_->store->Write([&](store::Tx& tx) { return store::Projects(tx).Insert(p, {}); })
-                    .ok());
+    ASSERT_TRUE(
+        t_->store->Write([&](store::Tx& tx) { return store::Projects(tx).Insert(p, {}); }).ok());
     svc_ = std::make_unique<PipelineService>(*t_->store);
   }
   std::unique_ptr<store::testing::TestStore> t_;

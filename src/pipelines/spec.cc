@@ -141,8 +141,8 @@ class Checker {
     }
     if (v < min || v > max) {
       Error(path, n,
-            "must be between " + std::to_string(min) + " and " + std::to_string(max) +
-                " (got " + std::to_string(v) + ")");
+            "must be between " + std::to_string(min) + " and " + std::to_string(max) + " (got " +
+                std::to_string(v) + ")");
       return std::nullopt;
     }
     return v;
@@ -164,8 +164,9 @@ class Checker {
       return std::nullopt;
     }
     if (v < min || v > max) {
-      Error(path, n, "must be between " + FormatNumber(min) + " and " + FormatNumber(max) +
-                         " (got " + FormatNumber(v) + ")");
+      Error(path, n,
+            "must be between " + FormatNumber(min) + " and " + FormatNumber(max) + " (got " +
+                FormatNumber(v) + ")");
       return std::nullopt;
     }
     return v;
@@ -308,7 +309,8 @@ class Checker {
         for (const auto& [k, v] : fields) {
           auto s = String(path + "." + k, v);
           if (!s) continue;
-          if (!p.values.empty() && std::find(p.values.begin(), p.values.end(), *s) == p.values.end())
+          if (!p.values.empty() &&
+              std::find(p.values.begin(), p.values.end(), *s) == p.values.end())
             Error(path + "." + k, v, "must be one of " + Join(p.values, ", "));
           else
             m[k] = *s;
@@ -346,9 +348,9 @@ class Checker {
 
   void Stage(const std::string& path, const YAML::Node& n) {
     std::map<std::string, YAML::Node> f;
-    bool shaped = Map(
-        path, n, {"id", "type", "needs", "with", "retry", "timeout_seconds", "resources", "locked"},
-        &f);
+    bool shaped =
+        Map(path, n,
+            {"id", "type", "needs", "with", "retry", "timeout_seconds", "resources", "locked"}, &f);
     if (!shaped && !n.IsMap()) return;
     StageSpec s;
     s.line = n.Mark().line + 1;
@@ -392,8 +394,8 @@ class Checker {
       }
     }
     if (!s.type.empty()) {
-      nlohmann::json with = Params(path + ".with", f.count("with") ? f["with"] : YAML::Node(),
-                                   n.Mark(), s.type);
+      nlohmann::json with =
+          Params(path + ".with", f.count("with") ? f["with"] : YAML::Node(), n.Mark(), s.type);
       s.with = with;
       if (f.count("with")) def["with"] = with;
     }
@@ -461,8 +463,8 @@ class Checker {
     bool resolved = true;
     for (size_t i = 0; i < stages.size(); ++i) {
       std::set<std::string> seen;
-      const YAML::Node* needs = needs_marks_.count(stage_paths_[i]) ? &needs_marks_[stage_paths_[i]]
-                                                                     : nullptr;
+      const YAML::Node* needs =
+          needs_marks_.count(stage_paths_[i]) ? &needs_marks_[stage_paths_[i]] : nullptr;
       for (size_t j = 0; j < stages[i].needs.size(); ++j) {
         const std::string& need = stages[i].needs[j];
         std::string p = stage_paths_[i] + ".needs[" + std::to_string(j) + "]";
@@ -531,8 +533,8 @@ class Checker {
       complete = false;
       if (n == 0)
         Error("spec.stages", stages_node,
-              "canonical pipeline is missing its '" + t + "' stage (canonical order: " +
-                  Join(types, " -> ") + ")");
+              "canonical pipeline is missing its '" + t +
+                  "' stage (canonical order: " + Join(types, " -> ") + ")");
       else
         Error("spec.stages", stages_node,
               "canonical pipeline has " + std::to_string(n) + " '" + t +
@@ -608,8 +610,7 @@ class Checker {
           (k[0] == 'n' ? v_.spec.name : v_.spec.project) = *s;
         }
         if (m.count("description"))
-          if (auto s = String("metadata.description", m["description"]))
-            v_.spec.description = *s;
+          if (auto s = String("metadata.description", m["description"])) v_.spec.description = *s;
       }
     }
     if (!top.count("spec")) return;

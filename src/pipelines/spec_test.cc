@@ -87,8 +87,8 @@ TEST(PipelineSpecTest, WrongTypesAndRanges) {
       {"source: data/training.csv", "source: ../../etc/passwd", "'..'"},
       {"source: data/training.csv", "source: ftp://x/y", "only paths"},
       {"source: data/training.csv", "source: [a, b]", "must be a string"},
-      {"          - {name: log_amount, expr: log(amount)}\n",
-       "          - {name: log_amount}\n", "'name' and 'expr'"},
+      {"          - {name: log_amount, expr: log(amount)}\n", "          - {name: log_amount}\n",
+       "'name' and 'expr'"},
       {"        model_name: churn\n", "", "missing required parameter 'model_name'"},
       {"  canonical: true", "  canonical: yes-please", "true or false"},
       {"needs: [ingest]", "needs: ingest", "list of strings"},
@@ -106,8 +106,9 @@ TEST(PipelineSpecTest, GraphErrors) {
   v = ValidateSpec(Replace(Canonical(), "- id: prepare", "- id: ingest"));
   EXPECT_TRUE(HasError(v, "duplicate stage id 'ingest'")) << Dump(v);
   // A cycle, named.
-  std::string cyc = Replace(Canonical(), "    - id: ingest\n      type: data-ingestion\n",
-                            "    - id: ingest\n      type: data-ingestion\n      needs: [enforce]\n");
+  std::string cyc =
+      Replace(Canonical(), "    - id: ingest\n      type: data-ingestion\n",
+              "    - id: ingest\n      type: data-ingestion\n      needs: [enforce]\n");
   v = ValidateSpec(cyc);
   EXPECT_TRUE(HasError(v, "cycle: ingest -> enforce -> monitor")) << Dump(v);
 }

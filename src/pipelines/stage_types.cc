@@ -22,11 +22,15 @@ const std::map<std::string, std::vector<ParamSpec>>& Table() {
         {"max_rows", T::kInt, false, {}, 1, 1e12, "stop after this many rows"}}},
       {"data-preparation",
        {{"required_columns", T::kStringList, false, {}, 0, 10000, "columns that must exist"},
-        {"casts", T::kStringMap, false, {"int", "float", "string", "bool"}, 0, 0,
-         "column → type"},
+        {"casts", T::kStringMap, false, {"int", "float", "string", "bool"}, 0, 0, "column → type"},
         {"nulls", T::kEnum, false, {"drop", "fill", "keep"}, 0, 0, "null handling"},
         {"dedupe", T::kBool, false, {}, 0, 0, "drop duplicate rows"},
-        {"reference_fraction", T::kNumber, false, {}, 0.01, 0.99,
+        {"reference_fraction",
+         T::kNumber,
+         false,
+         {},
+         0.01,
+         0.99,
          "share of rows that form the reference split"},
         {"split_column", T::kString, false, {}, 0, 0, "split by this column's order instead"}}},
       {"feature-store",
@@ -38,7 +42,12 @@ const std::map<std::string, std::vector<ParamSpec>>& Table() {
         {"description", T::kString, false, {}, 0, 0, "version description"}}},
       {"model-deployment",
        {{"environment", T::kEnum, true, {"dev", "staging", "prod"}, 0, 0, "target environment"},
-        {"strategy", T::kEnum, false, {"direct", "canary", "blue-green"}, 0, 0,
+        {"strategy",
+         T::kEnum,
+         false,
+         {"direct", "canary", "blue-green"},
+         0,
+         0,
          "rollout strategy (default direct)"},
         {"canary_percent", T::kInt, false, {}, 1, 99, "canary traffic share"}}},
       {"realtime-inference",
@@ -96,9 +105,9 @@ const char* ParamTypeName(ParamType type) {
 
 const std::vector<std::string>& CanonicalStageTypes() {
   static const std::vector<std::string> kTypes = {
-      "data-ingestion",     "data-preparation", "feature-store",
-      "model-registry",     "model-deployment", "realtime-inference",
-      "batch-inference",    "model-monitoring", "cicd-enforcement"};
+      "data-ingestion",  "data-preparation", "feature-store",
+      "model-registry",  "model-deployment", "realtime-inference",
+      "batch-inference", "model-monitoring", "cicd-enforcement"};
   return kTypes;
 }
 

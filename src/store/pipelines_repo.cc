@@ -97,12 +97,12 @@ Status Pipelines::MarkUnlocked(const std::string& project_id, const std::string&
                                const std::string& stage_id, const std::string& by,
                                const std::string& reason, int64_t at) {
   long long t = at;
-  soci::statement st = (tx_.session().prepare
-                            << "UPDATE pipeline_stage_locks SET unlock_approved_by = :b, "
-                               "unlock_reason = :r, unlocked_at = :t WHERE project_id = :p AND "
-                               "pipeline = :n AND stage_id = :s",
-                        soci::use(by), soci::use(reason), soci::use(t), soci::use(project_id),
-                        soci::use(pipeline), soci::use(stage_id));
+  soci::statement st =
+      (tx_.session().prepare << "UPDATE pipeline_stage_locks SET unlock_approved_by = :b, "
+                                "unlock_reason = :r, unlocked_at = :t WHERE project_id = :p AND "
+                                "pipeline = :n AND stage_id = :s",
+       soci::use(by), soci::use(reason), soci::use(t), soci::use(project_id), soci::use(pipeline),
+       soci::use(stage_id));
   st.execute(true);
   if (st.get_affected_rows() == 0)
     return NotFound("stage '" + stage_id + "' of pipeline '" + pipeline + "' is not locked");

@@ -44,8 +44,8 @@ class Pipelines {
   // Inserts or replaces the lock (clearing any unlock).
   Status PutLock(const PipelineLockRecord& l);
   Status MarkUnlocked(const std::string& project_id, const std::string& pipeline,
-                      const std::string& stage_id, const std::string& by,
-                      const std::string& reason, int64_t at);
+                      const std::string& stage_id, const std::string& by, const std::string& reason,
+                      int64_t at);
   // Ordered by stage id.
   Result<std::vector<PipelineLockRecord>> ListLocks(const std::string& project_id,
                                                     const std::string& pipeline);

@@ -16,6 +16,7 @@ GRANTS = {
     "approve": {"production_team", "model_sponsor", "admin"},
     "admin": {"admin"},
     "manage_alerts": {"monitoring_team", "admin"},
+    "lock_pipelines": {"production_team", "admin"},
 }
 SUBJECTS = ROLES + ["no_roles", "unauthenticated"]
 
