@@ -1,4 +1,5 @@
 // `studio drift`: two CSV files in, a drift report out; the exit code is the verdict for CI.
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -129,6 +130,11 @@ Result<std::pair<mon::Dataset, mon::Dataset>> ReadBoth(const DriftCommandOptions
 }  // namespace
 
 int RunDrift(const DriftCommandOptions& o) {
+  // Column buffers (8 MB per million values) are allocated and freed column after column: keep
+  // them in the heap instead of mmap, so freed memory is reused rather than returned to the
+  // kernel, which zeroes every page again on the next allocation (a fifth of the run otherwise).
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   // Flags first: a typo must not cost a 1 GB parse.
   std::optional<mon::Method> method = mon::ParseMethod(o.method);
   if (!method) return Fail("unknown method '" + o.method + "' (one of: " + MethodList() + ")");
