@@ -32,13 +32,16 @@ std::string_view RuleKindName(RuleKind k) {
       return "error_rate";
     case RuleKind::kTaskFailure:
       return "task_failure";
+    case RuleKind::kPerformance:
+      return "performance";
   }
   return "";
 }
 
 const std::vector<RuleKind>& AllRuleKinds() {
   static const std::vector<RuleKind> kAll = {RuleKind::kDriftShare, RuleKind::kLatencyP99,
-                                             RuleKind::kErrorRate, RuleKind::kTaskFailure};
+                                             RuleKind::kErrorRate, RuleKind::kTaskFailure,
+                                             RuleKind::kPerformance};
   return kAll;
 }
 
@@ -56,6 +59,10 @@ const std::vector<DefaultRule>& DefaultRules() {
       {RuleKind::kTaskFailure, 0.0, "monitor check failed"},
   };
   return kDefaults;
+}
+
+DefaultRule PerformanceRule(double degradation) {
+  return {RuleKind::kPerformance, degradation, "performance degradation"};
 }
 
 namespace {
@@ -102,6 +109,15 @@ Evaluation Evaluate(RuleKind kind, double threshold, const Observation& obs) {
         return e;
       }
       return Compare(*obs.error_rate, threshold, "error rate", "");
+    case RuleKind::kPerformance:
+      if (!obs.performance_degradation) {
+        e.reason = !obs.performance_reason.empty() ? obs.performance_reason
+                   : obs.run_failed                ? "no performance result: " + obs.run_error
+                                                   : "no performance data";
+        return e;
+      }
+      return Compare(*obs.performance_degradation, threshold, "worst relative metric degradation",
+                     "");
   }
   return e;
 }

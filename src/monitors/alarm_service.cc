@@ -10,6 +10,7 @@
 #include "common/time_util.h"
 #include "monitoring/drift.h"
 #include "monitors/internal/data_sources.h"
+#include "monitors/internal/performance_eval.h"
 #include "monitors/internal/spec.h"
 #include "monitors/monitor_service.h"
 #include "store/projects_repo.h"
@@ -47,6 +48,7 @@ Result<nlohmann::json> MonitorService::RunMonitor(const Actor& actor, const std:
   std::vector<store::FeatureScoreRecord> scores;
   Observation obs;
   DriftPoint point;
+  PerformancePoint perf_point;
 
   // The check itself: any failure is recorded as a failed report (and trips task_failure).
   Status check = [&]() -> Status {
@@ -72,6 +74,13 @@ Result<nlohmann::json> MonitorService::RunMonitor(const Actor& actor, const std:
       filter.max_rows = opts_json.value("window_rows", int64_t{100000});
       ASSIGN_OR_RETURN(current,
                        internal::LoadPredictionLog(*options_.artifacts, m.current_path, filter));
+      // Prediction drift: the log's scalar predictions under the reference's column name.
+      if (auto p = opts_json.find("performance"); p != opts_json.end() && p->is_object()) {
+        std::string name = p->value("prediction_column", "prediction");
+        if (name != "prediction" && !current.Find(name))
+          for (auto& c : current.columns)
+            if (c.name == "prediction") c.name = name;
+      }
     }
     rep.current_rows = current.rows;
     ASSIGN_OR_RETURN(auto report, monitoring::ComputeDrift(profile, current, opts));
@@ -83,6 +92,22 @@ Result<nlohmann::json> MonitorService::RunMonitor(const Actor& actor, const std:
     if (full.is_discarded()) full = nlohmann::json::parse(monitoring::ReportToJson(report, false));
     full["current_rows"] = current.rows;
     full["reference_rows"] = m.reference_rows;
+    if (auto p = opts_json.find("performance"); p != opts_json.end() && p->is_object()) {
+      auto perf = CheckPerformance(m, *p);
+      auto baseline = perf.report.value("baseline", nlohmann::json::object());
+      for (const auto& [metric, value] : perf.current) {
+        bool degraded = perf.degraded.count(metric) && perf.degraded.at(metric);
+        double ref = baseline.contains(metric) ? baseline[metric].get<double>() : 0.0;
+        scores.push_back({rep.id, m.id, "performance." + metric, "performance", Finite(value), ref,
+                          degraded, started});
+        perf_point.metrics.push_back({metric, value, degraded});
+      }
+      obs.performance_degradation = perf.worst_degradation;
+      obs.performance_reason = perf.reason;
+      full["performance"] = std::move(perf.report);
+    } else {
+      obs.performance_reason = "the monitor has no performance config";
+    }
     rep.report_json = full.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     for (const auto& f : report.features) {
       if (!f.error.empty()) continue;
@@ -169,6 +194,11 @@ Result<nlohmann::json> MonitorService::RunMonitor(const Actor& actor, const std:
     point.share = rep.drift_share;
     point.dataset_drift = rep.dataset_drift;
     sink_->RecordDrift(point);
+    if (!perf_point.metrics.empty()) {
+      perf_point.labels = point.labels;
+      perf_point.ts_ms = started;
+      sink_->RecordPerformance(perf_point);
+    }
   }
   for (const auto& r : evaluated) PublishRule(r);
   for (const auto& t : transitions) Notify(t, &m, rep.id);
@@ -282,6 +312,17 @@ void MonitorService::RestoreMetrics() {
           p.features.push_back({f.value("column", ""), f.value("method", ""),
                                 f["score"].get<double>(), f.value("drift", false)});
     prometheus_->RecordDrift(p);
+    if (rep.is_object() && rep.contains("performance") && rep["performance"].is_object()) {
+      const auto& perf = rep["performance"];
+      PerformancePoint pp{p.labels, r.created_at, {}};
+      if (perf.contains("metrics") && perf["metrics"].is_object())
+        for (auto it = perf["metrics"].begin(); it != perf["metrics"].end(); ++it)
+          if (it->is_number())
+            pp.metrics.push_back(
+                {it.key(), it->get<double>(),
+                 perf.contains("degraded") && perf["degraded"].value(it.key(), false)});
+      if (!pp.metrics.empty()) prometheus_->RecordPerformance(pp);
+    }
   }
 }
 
@@ -333,7 +374,7 @@ Result<RuleSpec> ParseRule(const nlohmann::json& body, bool create) {
       s.enabled = it->get<bool>();
   }
   if (s.kind && !ParseRuleKind(*s.kind))
-    problems["kind"] = "must be drift_share, latency_p99, error_rate or task_failure";
+    problems["kind"] = "must be drift_share, latency_p99, error_rate, task_failure or performance";
   if (s.name && s.name->empty()) problems["name"] = "must not be empty";
   if (s.webhook_secret && !s.webhook_secret->empty() && s.webhook_secret->size() < 16)
     problems["webhook_secret"] = "must be at least 16 characters";
@@ -377,6 +418,8 @@ Result<nlohmann::json> MonitorService::CreateRule(const Actor& actor, const nloh
   if (!s.threshold)
     for (const auto& d : DefaultRules())
       if (RuleKindName(d.kind) == r.kind) r.threshold = d.threshold;
+  if (!s.threshold && r.kind == RuleKindName(RuleKind::kPerformance))
+    r.threshold = PerformanceRule(0.1).threshold;  // the config's default degradation
   r.enabled = s.enabled.value_or(true);
   r.webhook_url = s.webhook_url.value_or("");
   std::string shown_secret;

@@ -54,6 +54,24 @@ void PrometheusSink::RecordAlarm(const AlarmPoint& p) {
   }
 }
 
+void PrometheusSink::RecordPerformance(const PerformancePoint& p) {
+  for (const auto& m : p.metrics) {
+    metrics::Labels labels = Base(p.labels);
+    labels.push_back({"metric", m.metric});
+    registry_
+        .GetGauge("studio_model_performance",
+                  "Model quality of the latest labelled window (accuracy, f1, roc_auc, mae, rmse)",
+                  labels)
+        .Set(m.value);
+    registry_
+        .GetGauge(
+            "studio_model_performance_degraded",
+            "1 when the metric is worse than its baseline by more than the allowed degradation",
+            labels)
+        .Set(m.degraded ? 1 : 0);
+  }
+}
+
 Result<std::unique_ptr<EmfSink>> EmfSink::Create(const std::string& output,
                                                  const std::string& namespace_name) {
   if (output == "stdout")
@@ -131,6 +149,29 @@ std::string EmfSink::AlarmEvent(const AlarmPoint& p) const {
   event["_aws"] = Envelope(p.ts_ms, namespace_, nlohmann::json::array({{"Rule", "RuleKind"}}),
                            nlohmann::json::array({{{"Name", "AlarmState"}, {"Unit", "None"}}}));
   return event.dump();
+}
+
+std::string EmfSink::PerformanceEvent(const PerformancePoint& p, const PerformanceMetric& m) const {
+  nlohmann::json event = nlohmann::json::object();
+  nlohmann::json set = nlohmann::json::array();
+  Dimensions(p.labels, event, set);
+  event["Metric"] = m.metric;
+  set.push_back("Metric");
+  event["MonitorId"] = p.labels.monitor_id;
+  event["ModelPerformance"] = m.value;
+  event["ModelPerformanceDegraded"] = m.degraded ? 1 : 0;
+  event["_aws"] =
+      Envelope(p.ts_ms, namespace_, nlohmann::json::array({set}),
+               nlohmann::json::array({{{"Name", "ModelPerformance"}, {"Unit", "None"}},
+                                      {{"Name", "ModelPerformanceDegraded"}, {"Unit", "Count"}}}));
+  return event.dump();
+}
+
+void EmfSink::RecordPerformance(const PerformancePoint& p) {
+  std::vector<std::string> lines;
+  for (const auto& m : p.metrics)
+    if (std::isfinite(m.value)) lines.push_back(PerformanceEvent(p, m));
+  WriteLines(lines);
 }
 
 void EmfSink::RecordDrift(const DriftPoint& p) {

@@ -45,12 +45,25 @@ struct AlarmPoint {
   int64_t ts_ms = 0;
 };
 
+// Concept drift: model-quality metrics of the latest labelled window.
+struct PerformanceMetric {
+  std::string metric;  // accuracy, f1, roc_auc, mae, rmse
+  double value = 0;
+  bool degraded = false;
+};
+struct PerformancePoint {
+  MonitorLabels labels;
+  int64_t ts_ms = 0;
+  std::vector<PerformanceMetric> metrics;
+};
+
 // Where monitoring results are published (DESIGN.md §3: two real implementations).
 class MetricSink {
  public:
   virtual ~MetricSink() = default;
   virtual void RecordDrift(const DriftPoint& p) = 0;
   virtual void RecordAlarm(const AlarmPoint& p) = 0;
+  virtual void RecordPerformance(const PerformancePoint& p) = 0;
 };
 
 // Gauges on the control plane's /metrics:
@@ -59,11 +72,14 @@ class MetricSink {
 //   studio_dataset_drift_share{monitor,model,version,deployment}
 //   studio_dataset_drift_detected{...same}
 //   studio_alarm_state{rule,rule_id,kind,monitor,state}  1 for the current state, 0 otherwise
+//   studio_model_performance{monitor,model,version,deployment,metric}
+//   studio_model_performance_degraded{...same}       1 when worse than the baseline allows
 class PrometheusSink final : public MetricSink {
  public:
   explicit PrometheusSink(metrics::Registry& registry) : registry_(registry) {}
   void RecordDrift(const DriftPoint& p) override;
   void RecordAlarm(const AlarmPoint& p) override;
+  void RecordPerformance(const PerformancePoint& p) override;
 
  private:
   metrics::Registry& registry_;
@@ -80,11 +96,13 @@ class EmfSink final : public MetricSink {
   ~EmfSink() override;
   void RecordDrift(const DriftPoint& p) override;
   void RecordAlarm(const AlarmPoint& p) override;
+  void RecordPerformance(const PerformancePoint& p) override;
 
   // The EMF event for one feature / the dataset / an alarm (exposed for the tests).
   std::string FeatureEvent(const DriftPoint& p, const FeatureScore& f) const;
   std::string DatasetEvent(const DriftPoint& p) const;
   std::string AlarmEvent(const AlarmPoint& p) const;
+  std::string PerformanceEvent(const PerformancePoint& p, const PerformanceMetric& m) const;
 
  private:
   EmfSink(std::FILE* out, bool owned, std::string ns)
@@ -106,6 +124,9 @@ class MultiSink final : public MetricSink {
   }
   void RecordAlarm(const AlarmPoint& p) override {
     for (auto& s : sinks_) s->RecordAlarm(p);
+  }
+  void RecordPerformance(const PerformancePoint& p) override {
+    for (auto& s : sinks_) s->RecordPerformance(p);
   }
 
  private:

@@ -1,5 +1,6 @@
 #include "monitors/monitor_service.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "artifacts/artifact_store.h"
@@ -9,6 +10,7 @@
 #include "common/time_util.h"
 #include "monitoring/drift.h"
 #include "monitors/internal/data_sources.h"
+#include "monitors/internal/performance_eval.h"
 #include "monitors/internal/spec.h"
 #include "monitors/schedule.h"
 #include "monitors/serving_metrics.h"
@@ -90,6 +92,7 @@ Status MonitorService::ProfileReference(store::MonitorRecord& m) {
   if (!profile.ok())
     return InvalidArgument("cannot profile the reference: " + profile.status().message())
         .WithDetail("reference.path", profile.status().message());
+  RETURN_IF_ERROR(ReferenceBaseline(m, loaded->data));
   m.profile_json = profile->ToJson();
   m.reference_rows = loaded->data.rows;
   m.reference_sha256 = loaded->sha256;
@@ -145,6 +148,13 @@ Status Apply(const internal::MonitorSpec& s, store::MonitorRecord& m, store::Tx&
   return Status::Ok();
 }
 
+// The "performance degradation" rule when the monitor has a performance config.
+std::optional<DefaultRule> PerformanceDefault(const store::MonitorRecord& m) {
+  auto opts = nlohmann::json::parse(m.options_json, nullptr, false);
+  if (!opts.is_object() || !opts.contains("performance")) return std::nullopt;
+  return PerformanceRule(internal::PerformanceConfigFromJson(opts["performance"]).degradation);
+}
+
 }  // namespace
 
 Result<nlohmann::json> MonitorService::CreateMonitor(const Actor& actor,
@@ -168,11 +178,15 @@ Result<nlohmann::json> MonitorService::CreateMonitor(const Actor& actor,
   // Validate the references first (cheap), then profile the reference outside the write lock.
   RETURN_IF_ERROR(options_.store->Read([&](store::Tx& tx) { return Apply(spec, m, tx); }));
   RETURN_IF_ERROR(ProfileReference(m));
+  const std::string profiled_options = m.options_json;  // with the reference's baseline
   std::vector<store::AlarmRuleRecord> rules;
   RETURN_IF_ERROR(options_.store->Write([&](store::Tx& tx) -> Status {
     RETURN_IF_ERROR(Apply(spec, m, tx));  // again: the model may have gone meanwhile
+    m.options_json = profiled_options;
     RETURN_IF_ERROR(store::Monitors(tx).Insert(m));
-    for (const auto& d : DefaultRules()) {
+    auto defaults = DefaultRules();
+    if (auto perf = PerformanceDefault(m)) defaults.push_back(*perf);
+    for (const auto& d : defaults) {
       store::AlarmRuleRecord r;
       r.id = NewUuidV7();
       r.project_id = m.project_id;
@@ -243,13 +257,34 @@ Result<nlohmann::json> MonitorService::UpdateMonitor(const Actor& actor, const s
   if (spec.metrics_url) m.metrics_url = *spec.metrics_url;
   // A new reference, or options that change how it is read, mean a new profile.
   bool reprofile = spec.reference_path || spec.options.contains("features") ||
-                   spec.options.contains("columns") || spec.options.contains("method");
+                   spec.options.contains("columns") || spec.options.contains("method") ||
+                   spec.options.contains("performance");
   if (reprofile) RETURN_IF_ERROR(ProfileReference(m));
   m.updated_at = NowMillis();
+  std::vector<store::AlarmRuleRecord> added_rules;
   RETURN_IF_ERROR(options_.store->Write([&](store::Tx& tx) -> Status {
     ASSIGN_OR_RETURN(auto current, store::Monitors(tx).Get(id));
     (void)current;
     RETURN_IF_ERROR(store::Monitors(tx).Update(m));
+    // A performance config given later brings its default rule (once).
+    if (auto perf = PerformanceDefault(m)) {
+      ASSIGN_OR_RETURN(auto existing, store::AlarmRules(tx).List("", m.id, "", 1000));
+      bool has = std::any_of(existing.begin(), existing.end(),
+                             [](const auto& r) { return r.kind == "performance"; });
+      if (!has) {
+        store::AlarmRuleRecord r;
+        r.id = NewUuidV7();
+        r.project_id = m.project_id;
+        r.monitor_id = m.id;
+        r.name = perf->name;
+        r.kind = std::string(RuleKindName(perf->kind));
+        r.threshold = perf->threshold;
+        r.created_by = actor.username;
+        r.created_at = r.updated_at = m.updated_at;
+        RETURN_IF_ERROR(store::AlarmRules(tx).Insert(r));
+        added_rules.push_back(r);
+      }
+    }
     nlohmann::json changed = nlohmann::json::array();
     for (auto it = body.begin(); it != body.end(); ++it) changed.push_back(it.key());
     nlohmann::json details = {{"changed", changed}, {"reprofiled", reprofile}};
@@ -257,6 +292,7 @@ Result<nlohmann::json> MonitorService::UpdateMonitor(const Actor& actor, const s
     return audit::Append(
         tx, {actor.username, "monitor.update", "monitor", m.id, actor.request_id, details.dump()});
   }));
+  for (const auto& r : added_rules) PublishRule(r);
   cv_.notify_all();
   return MonitorToJson(m);
 }

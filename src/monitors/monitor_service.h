@@ -22,6 +22,12 @@
 namespace studio::artifacts {
 class ArtifactStore;
 }
+namespace studio::monitoring {
+struct Dataset;
+}
+namespace studio::monitors::internal {
+struct PerformanceResult;
+}
 
 namespace studio::monitors {
 
@@ -67,6 +73,10 @@ class MonitorService {
   Result<nlohmann::json> ListReports(const std::string& monitor_id, const std::string& before,
                                      int limit);
   Result<nlohmann::json> GetReport(const std::string& monitor_id, const std::string& report_id);
+  // Ground-truth labels for served predictions: {"labels": [{"request_id", "label", "ts"?}]},
+  // at most 1000; a request id labelled again is replaced (last write wins). One audit event.
+  Result<nlohmann::json> PostLabels(const Actor& actor, const std::string& id,
+                                    const nlohmann::json& body);
   // Per-feature score series for charts.
   Result<nlohmann::json> FeatureSeries(const std::string& monitor_id, const std::string& feature,
                                        int64_t since, int limit);
@@ -99,6 +109,11 @@ class MonitorService {
   // Reads the reference artifact and builds its profile into `m`.
   Status ProfileReference(store::MonitorRecord& m);
   Observation ServingObservation(const store::MonitorRecord& m);
+  // Concept drift (performance_check.cc): the `performance` option's metrics of labelled
+  // predictions, and its baseline from the reference's label and prediction columns.
+  internal::PerformanceResult CheckPerformance(const store::MonitorRecord& m,
+                                               const nlohmann::json& config);
+  Status ReferenceBaseline(store::MonitorRecord& m, const monitoring::Dataset& reference);
   void Notify(const Transition& t, const store::MonitorRecord* m, const std::string& report_id);
   void PublishRule(const store::AlarmRuleRecord& r);
   void RestoreMetrics();

@@ -306,7 +306,28 @@ TEST_P(MonitorsRepoTest, CrudReportsRulesAlerts) {
                   EXPECT_EQ(rules.ListAlerts(r.id, "", 10)->size(), 1u);
                   return Status::Ok();
                 }).ok());
+  // Labels: upsert by (monitor, request id), last write wins; deleted with the monitor.
+  ASSERT_TRUE(st.Write([&](store::Tx& tx) -> Status {
+                  store::Monitors mons(tx);
+                  RETURN_IF_ERROR(mons.UpsertLabel({m.id, "r1", "1", 10, "alice", 10}));
+                  RETURN_IF_ERROR(mons.UpsertLabel({m.id, "r2", "\"cat\"", 20, "alice", 20}));
+                  return mons.UpsertLabel({m.id, "r1", "0", 30, "bob", 30});
+                }).ok());
+  ASSERT_TRUE(st.Read([&](store::Tx& tx) -> Status {
+                  auto labels = store::Monitors(tx).Labels(m.id, 10);
+                  EXPECT_EQ(labels->size(), 2u);
+                  EXPECT_EQ(labels->front().request_id, "r1");  // newest ts first
+                  EXPECT_EQ(labels->front().label_json, "0");
+                  EXPECT_EQ(labels->front().created_by, "bob");
+                  EXPECT_EQ(labels->back().label_json, "\"cat\"");
+                  EXPECT_EQ(store::Monitors(tx).Labels(m.id, 1)->size(), 1u);
+                  return Status::Ok();
+                }).ok());
   ASSERT_TRUE(st.Write([&](store::Tx& tx) { return store::Monitors(tx).Delete(m.id); }).ok());
+  ASSERT_TRUE(st.Read([&](store::Tx& tx) -> Status {
+                  EXPECT_TRUE(store::Monitors(tx).Labels(m.id, 10)->empty());
+                  return Status::Ok();
+                }).ok());
   ASSERT_TRUE(st.Read([&](store::Tx& tx) -> Status {
                   EXPECT_FALSE(store::Monitors(tx).Get(m.id).ok());
                   EXPECT_FALSE(store::AlarmRules(tx).Get(r.id).ok());

@@ -216,6 +216,7 @@ Status Monitors::Delete(const std::string& id) {
   s << "DELETE FROM alerts WHERE monitor_id = :id", soci::use(id);
   s << "DELETE FROM alarm_rules WHERE monitor_id = :id", soci::use(id);
   s << "DELETE FROM drift_feature_scores WHERE monitor_id = :id", soci::use(id);
+  s << "DELETE FROM monitor_labels WHERE monitor_id = :id", soci::use(id);
   s << "DELETE FROM drift_reports WHERE monitor_id = :id", soci::use(id);
   s << "DELETE FROM monitors WHERE id = :id", soci::use(id);
   return Status::Ok();
@@ -358,6 +359,44 @@ Result<std::vector<FeatureScoreRecord>> Monitors::Scores(const std::string& moni
   }
   sql += " ORDER BY created_at, report_id, feature LIMIT :lim";
   return Query<ScoreRow, FeatureScoreRecord>(tx_, sql, strings, {{"since", &ts}, {"lim", &lim}});
+}
+
+Status Monitors::UpsertLabel(const LabelRecord& l) {
+  long long ts = l.ts, updated = l.updated_at;
+  tx_.session() << "INSERT INTO monitor_labels (monitor_id, request_id, label, ts, created_by, "
+                   "updated_at) VALUES (:m, :r, :l, :t, :by, :u) ON CONFLICT (monitor_id, "
+                   "request_id) DO UPDATE SET label = excluded.label, ts = excluded.ts, "
+                   "created_by = excluded.created_by, updated_at = excluded.updated_at",
+      soci::use(l.monitor_id), soci::use(l.request_id), soci::use(l.label_json), soci::use(ts),
+      soci::use(l.created_by), soci::use(updated);
+  return Status::Ok();
+}
+
+Result<std::vector<LabelRecord>> Monitors::Labels(const std::string& monitor_id, int limit) {
+  struct LabelRow {
+    LabelRecord r;
+    long long ts = 0, updated = 0;
+    void Bind(soci::statement& st) {
+      st.exchange(soci::into(r.monitor_id));
+      st.exchange(soci::into(r.request_id));
+      st.exchange(soci::into(r.label_json));
+      st.exchange(soci::into(ts));
+      st.exchange(soci::into(r.created_by));
+      st.exchange(soci::into(updated));
+    }
+    LabelRecord Get() const {
+      LabelRecord out = r;
+      out.ts = ts;
+      out.updated_at = updated;
+      return out;
+    }
+  };
+  long long lim = limit;
+  return Query<LabelRow, LabelRecord>(
+      tx_,
+      "SELECT monitor_id, request_id, label, ts, created_by, updated_at FROM monitor_labels "
+      "WHERE monitor_id = :m ORDER BY ts DESC, request_id LIMIT :lim",
+      {{"m", &monitor_id}}, {{"lim", &lim}});
 }
 
 // -- alarm rules -------------------------------------------------------------------------------

@@ -96,6 +96,16 @@ struct AlertRecord {
   int64_t created_at = 0;
 };
 
+// Migration 0006: a ground-truth label for one prediction (by request id) of a monitor.
+struct LabelRecord {
+  std::string monitor_id;
+  std::string request_id;
+  std::string label_json;  // a JSON number or string
+  int64_t ts = 0;
+  std::string created_by;
+  int64_t updated_at = 0;
+};
+
 class Monitors {
  public:
   explicit Monitors(Tx& tx) : tx_(tx) {}
@@ -126,6 +136,11 @@ class Monitors {
   Result<std::vector<FeatureScoreRecord>> Scores(const std::string& monitor_id,
                                                  const std::string& feature, int64_t since,
                                                  int limit);
+
+  // Inserts or replaces (last write wins) the label of (monitor_id, request_id).
+  Status UpsertLabel(const LabelRecord& l);
+  // A monitor's labels, newest `ts` first, at most `limit`.
+  Result<std::vector<LabelRecord>> Labels(const std::string& monitor_id, int limit);
 
  private:
   Tx& tx_;

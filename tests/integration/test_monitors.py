@@ -354,3 +354,321 @@ class MonitorTests(StudioTestCase):
                          "manage_alerts")
         for name in ("Monitor", "MonitorCreate", "DriftReport", "AlarmRule"):
             self.assertIn(name, doc["components"]["schemas"])
+
+
+# -- concept drift: labels joined to the prediction log ---------------------------------------
+
+def _accuracy(y, p):
+    return sum(1 for a, b in zip(y, p) if a == b) / len(y)
+
+
+def _f1(y, p):
+    """sklearn.metrics.f1_score(average='binary', pos_label=1, zero_division=0)."""
+    tp = sum(1 for a, b in zip(y, p) if a == 1 and b == 1)
+    fp = sum(1 for a, b in zip(y, p) if a == 0 and b == 1)
+    fn = sum(1 for a, b in zip(y, p) if a == 1 and b == 0)
+    return 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
+
+
+def _roc_auc(y, s):
+    """sklearn.metrics.roc_auc_score: the share of (positive, negative) pairs ranked right, ties
+    counting half."""
+    pos = [b for a, b in zip(y, s) if a == 1]
+    neg = [b for a, b in zip(y, s) if a == 0]
+    won = sum(1.0 if a > b else 0.5 if a == b else 0.0 for a in pos for b in neg)
+    return won / (len(pos) * len(neg))
+
+
+def _metrics(y, scores):
+    pred = [1 if s >= 0.5 else 0 for s in scores]
+    return {"accuracy": _accuracy(y, pred), "f1": _f1(y, pred), "roc_auc": _roc_auc(y, scores)}
+
+
+class PerformanceMonitorTests(StudioTestCase):
+    """Labels posted for prediction-log records; accuracy/F1/ROC-AUC per window against the
+    reference's baseline; the "performance degradation" alarm; prediction drift."""
+
+    N = 300
+    upload = MonitorTests.__dict__["upload"]
+    monitor_body = MonitorTests.__dict__["monitor_body"]
+    create_monitor = MonitorTests.__dict__["create_monitor"]
+    rules_of = MonitorTests.__dict__["rules_of"]
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.api = cls.server.admin
+        cls.project = "perf-" + uuid.uuid4().hex[:8]
+        r = cls.api.post("/api/v1/projects", json={"name": cls.project})
+        assert r.status_code == 201, r.text
+        cls.upload("datasets/ref.csv", csv_text(500, seed=1))
+        _, cls.engineer = cls.server.user_client("eng-" + uuid.uuid4().hex[:6], ["ml_engineer"])
+        _, cls.sponsor = cls.server.user_client("spo-" + uuid.uuid4().hex[:6], ["model_sponsor"])
+        _, cls.monitoring = cls.server.user_client("mon-" + uuid.uuid4().hex[:6],
+                                                   ["monitoring_team"])
+        rnd = random.Random(11)
+        # Reference: label column "y", the model's score column "score" (named in the config).
+        lines = ["age,income,y,score"]
+        cls.ref_y, cls.ref_s = [], []
+        for _ in range(400):
+            y = rnd.random() < 0.4
+            s = min(1.0, max(0.0, rnd.gauss(0.7 if y else 0.3, 0.2)))
+            s = round(s, 4)
+            cls.ref_y.append(int(y))
+            cls.ref_s.append(s)
+            lines.append(f"{rnd.gauss(40, 8):.4f},{rnd.gauss(50000, 9000):.2f},{int(y)},{s}")
+        cls.upload("datasets/perf-ref.csv", "\n".join(lines) + "\n")
+        # Reference with a plain "prediction" column, for prediction drift without a config.
+        plain = ["age,income,prediction"] + [
+            f"{rnd.gauss(40, 8):.4f},{rnd.gauss(50000, 9000):.2f},{rnd.random() * 0.5:.4f}"
+            for _ in range(400)]
+        cls.upload("datasets/pred-ref.csv", "\n".join(plain) + "\n")
+        # The prediction log: one row per request, one second apart; scores shifted upwards
+        # against the reference (prediction drift).
+        cls.prefix = "perflog-" + uuid.uuid4().hex[:8]
+        cls.scores = [round(min(1.0, max(0.0, rnd.gauss(0.6, 0.25))), 4) for _ in range(cls.N)]
+        recs = []
+        for i, s in enumerate(cls.scores):
+            recs.append(json.dumps({
+                "ts": f"2026-11-26T10:{i // 60:02d}:{i % 60:02d}.000Z", "request_id": f"p-{i}",
+                "route": "/predict", "model": "churn", "version": "3",
+                "columns": ["age", "income"],
+                "inputs": [[rnd.gauss(40, 8), rnd.gauss(50000, 9000)]], "predictions": [s]}))
+        # Newest file first: the log is read across files.
+        cls.upload(f"{cls.prefix}/predictions-20261126T100000Z-0.ndjson",
+                   "\n".join(recs[:150]) + "\n")
+        cls.upload(f"{cls.prefix}/predictions-20261126T100230Z-1.ndjson",
+                   "\n".join(recs[150:]) + "\n")
+
+    def perf_monitor(self, **perf):
+        config = {"task": "classification", "window_rows": 100, "min_rows": 30,
+                  "label_column": "y", "prediction_column": "score", "degradation": 0.1}
+        config.update(perf)
+        return self.create_monitor(reference={"path": "datasets/perf-ref.csv"},
+                                   current={"kind": "prediction_log", "path": self.prefix},
+                                   features={}, method="auto", performance=config)
+
+    def post_labels(self, mid, labels, client=None):
+        r = (client or self.api).post(f"/api/v1/monitors/{mid}/labels", json={"labels": labels})
+        self.assertStatus(r, 200)
+        return r.json()
+
+    def perf_rule(self, mid):
+        return self.rules_of(mid)["performance"]
+
+    def test_performance_window_alarm_and_audit(self):
+        m = self.perf_monitor()
+        mid = m["id"]
+        # The baseline comes from the reference's label and score columns.
+        base = m["options"]["performance"]["reference_baseline"]
+        want = _metrics(self.ref_y, self.ref_s)
+        for k, v in want.items():
+            self.assertAlmostEqual(base[k], v, places=12, msg=k)
+        rule = self.perf_rule(mid)
+        self.assertEqual(rule["name"], "performance degradation")
+        self.assertEqual(rule["threshold"], 0.1)
+        self.assertEqual(rule["state"], "INSUFFICIENT_DATA")
+
+        # No labels yet; prediction drift is reported under the reference's column name.
+        rep = self.api.post(f"/api/v1/monitors/{mid}/run").json()
+        self.assertEqual(rep["status"], "succeeded", rep)
+        feats = {f["column"]: f for f in rep["report"]["features"]}
+        self.assertIn("score", feats)
+        self.assertTrue(feats["score"]["drift"], feats["score"])
+        self.assertEqual(rep["report"]["performance"]["joined_rows"], 0)
+        states = {a["kind"]: a for a in rep["alarms"]}
+        self.assertEqual(states["performance"]["state"], "INSUFFICIENT_DATA")
+
+        # Fewer labels than min_rows: still INSUFFICIENT_DATA.
+        got = self.post_labels(mid, [{"request_id": f"p-{i}", "label": 0} for i in range(20)])
+        self.assertEqual((got["received"], got["stored"]), (20, 20))
+        rep = self.api.post(f"/api/v1/monitors/{mid}/run").json()
+        perf = rep["report"]["performance"]
+        self.assertEqual(perf["joined_rows"], 20)
+        self.assertIn("minimum 30", perf["reason"])
+        self.assertEqual({a["kind"]: a["state"] for a in rep["alarms"]}["performance"],
+                         "INSUFFICIENT_DATA")
+
+        # A good window: labels agree with the model most of the time. p-0..p-19 are labelled
+        # again (last write wins: still 20 rows for them).
+        rnd = random.Random(5)
+        truth = {}
+        for i in range(0, 120):
+            s = self.scores[i]
+            y = int(s >= 0.5) if rnd.random() < 0.93 else int(s < 0.5)
+            truth[i] = y
+        labels = [{"request_id": f"p-{i}", "label": truth[i] if i % 2 else str(truth[i]),
+                   "ts": "2026-11-26T12:00:00Z"} for i in range(120)]
+        self.post_labels(mid, labels)
+        rep = self.api.post(f"/api/v1/monitors/{mid}/run").json()
+        perf = rep["report"]["performance"]
+        self.assertEqual(perf["joined_rows"], 120)
+        window = list(range(20, 120))  # the latest 100 by prediction time
+        want = _metrics([truth[i] for i in window], [self.scores[i] for i in window])
+        for k, v in want.items():
+            self.assertAlmostEqual(perf["metrics"][k], v, places=12, msg=k)
+        self.assertEqual(perf["baseline_source"], "reference")
+        self.assertFalse(perf["any_degraded"], perf)
+        self.assertEqual(perf["detector"]["name"], "ddm")
+        self.assertEqual(perf["detector"]["n"], 120)
+        self.assertEqual({a["kind"]: a["state"] for a in rep["alarms"]}["performance"], "OK")
+
+        # A degraded window: the next 100 predictions were mostly wrong.
+        flipped = {i: int(self.scores[i] < 0.5) if rnd.random() < 0.8 else int(self.scores[i] >= 0.5)
+                   for i in range(120, 220)}
+        self.post_labels(mid, [{"request_id": f"p-{i}", "label": y} for i, y in flipped.items()])
+        rep = self.api.post(f"/api/v1/monitors/{mid}/run").json()
+        perf = rep["report"]["performance"]
+        self.assertEqual(perf["joined_rows"], 220)
+        want = _metrics(list(flipped.values()), [self.scores[i] for i in flipped])
+        for k, v in want.items():
+            self.assertAlmostEqual(perf["metrics"][k], v, places=12, msg=k)
+        self.assertTrue(perf["any_degraded"])
+        self.assertTrue(perf["degraded"]["accuracy"])
+        acc = [c for c in perf["comparisons"] if c["metric"] == "accuracy"][0]
+        self.assertAlmostEqual(acc["relative_change"],
+                               (want["accuracy"] - base["accuracy"]) / base["accuracy"], places=12)
+        self.assertGreaterEqual(perf["detector"]["drifts"], 1)
+        alarm = {a["kind"]: a for a in rep["alarms"]}["performance"]
+        self.assertEqual(alarm["state"], "ALARM", alarm)
+        rule = self.perf_rule(mid)
+        self.assertEqual(rule["state"], "ALARM")
+        ev = self.api.get("/api/v1/audit", params={"action": "alarm.state_change",
+                                                   "resource_id": rule["id"]}).json()["items"]
+        moves = []
+        for e in ev:
+            d = e["details"]
+            d = json.loads(d) if isinstance(d, str) else d
+            moves.append((d["from"], d["to"]))
+        self.assertIn(("OK", "ALARM"), moves)
+        # One audit event per label batch, not per label.
+        ev = self.api.get("/api/v1/audit", params={"action": "monitor.labels",
+                                                   "resource_id": mid}).json()["items"]
+        self.assertEqual(len(ev), 3)
+
+        # The score series and the Prometheus gauges carry the metrics.
+        series = self.api.get(f"/api/v1/monitors/{mid}/scores",
+                              params={"feature": "performance.accuracy"}).json()["items"]
+        self.assertEqual(len(series), 1)
+        self.assertEqual(len(series[0]["points"]), 2)
+        self.assertTrue(series[0]["points"][-1]["drift"])
+        text = self.server.client().get("/metrics").text
+        self.assertIn("studio_model_performance{", text)
+        self.assertIn(f'monitor="{m["name"]}"', text)
+        self.assertIn('metric="roc_auc"', text)
+        self.assertRegex(text, r'studio_model_performance_degraded\{[^}]*monitor="'
+                         + m["name"] + r'"[^}]*metric="accuracy"\} 1')
+
+    def test_explicit_baseline_and_prediction_drift_without_config(self):
+        m = self.perf_monitor(baseline={"accuracy": 0.99}, min_rows=5)
+        self.post_labels(m["id"], [{"request_id": f"p-{i}", "label": int(self.scores[i] < 0.5)}
+                                   for i in range(250, 300)])
+        rep = self.api.post(f"/api/v1/monitors/{m['id']}/run").json()
+        perf = rep["report"]["performance"]
+        self.assertEqual(perf["baseline_source"], "config")
+        self.assertEqual([c["metric"] for c in perf["comparisons"]], ["accuracy"])
+        self.assertEqual(perf["metrics"]["accuracy"], 0.0)
+        self.assertEqual({a["kind"]: a["state"] for a in rep["alarms"]}["performance"], "ALARM")
+
+        # No performance config: the log's scalar predictions are compared with the
+        # reference's "prediction" column, and no performance rule exists.
+        m2 = self.create_monitor(reference={"path": "datasets/pred-ref.csv"},
+                                 current={"kind": "prediction_log", "path": self.prefix},
+                                 features={}, method="ks")
+        self.assertNotIn("performance", self.rules_of(m2["id"]))
+        rep = self.api.post(f"/api/v1/monitors/{m2['id']}/run").json()
+        feats = {f["column"]: f for f in rep["report"]["features"]}
+        self.assertEqual(set(feats), {"age", "income", "prediction"})
+        self.assertEqual(feats["prediction"]["method"], "ks")
+        self.assertTrue(feats["prediction"]["drift"])
+        self.assertNotIn("performance", rep["report"])
+
+    def test_regression_and_rules(self):
+        m = self.create_monitor(reference={"path": "datasets/pred-ref.csv"},
+                                current={"kind": "prediction_log", "path": self.prefix},
+                                features={}, method="ks",
+                                performance={"task": "regression", "min_rows": 10,
+                                             "window_rows": 40,
+                                             "baseline": {"mae": 0.2, "rmse": 0.2}})
+        rnd = random.Random(3)
+        truth = {i: round(self.scores[i] + rnd.uniform(-0.6, 0.6), 3) for i in range(260, 300)}
+        self.post_labels(m["id"], [{"request_id": f"p-{i}", "label": y} for i, y in truth.items()])
+        rep = self.api.post(f"/api/v1/monitors/{m['id']}/run").json()
+        perf = rep["report"]["performance"]
+        err = [truth[i] - self.scores[i] for i in sorted(truth)]
+        self.assertAlmostEqual(perf["metrics"]["mae"], sum(abs(e) for e in err) / len(err),
+                               places=12)
+        self.assertAlmostEqual(perf["metrics"]["rmse"],
+                               (sum(e * e for e in err) / len(err)) ** 0.5, places=12)
+        self.assertEqual(perf["detector"]["name"], "page_hinkley")
+        self.assertTrue(perf["degraded"]["mae"])
+        self.assertEqual({a["kind"]: a["state"] for a in rep["alarms"]}["performance"], "ALARM")
+
+        # A performance rule made by hand defaults to a 10% degradation; a performance config
+        # added later by PATCH brings the default rule once.
+        r = self.monitoring.post("/api/v1/alarms/rules",
+                                 json={"monitor_id": m["id"], "kind": "performance"})
+        self.assertStatus(r, 201)
+        self.assertEqual(r.json()["threshold"], 0.1)
+        m2 = self.create_monitor(reference={"path": "datasets/perf-ref.csv"},
+                                 current={"kind": "prediction_log", "path": self.prefix},
+                                 features={})
+        self.assertNotIn("performance", self.rules_of(m2["id"]))
+        for _ in range(2):
+            r = self.api.patch(f"/api/v1/monitors/{m2['id']}", json={"performance": {
+                "task": "classification", "label_column": "y", "prediction_column": "score",
+                "degradation": 0.2}})
+            self.assertStatus(r, 200)
+        self.assertIn("accuracy", r.json()["options"]["performance"]["reference_baseline"])
+        rules = list_all(self.api, "/api/v1/alarms/rules", {"monitor_id": m2["id"]})
+        perf_rules = [x for x in rules if x["kind"] == "performance"]
+        self.assertEqual(len(perf_rules), 1)
+        self.assertEqual(perf_rules[0]["threshold"], 0.2)
+
+    def test_bad_labels_and_config(self):
+        m = self.perf_monitor()
+        url = f"/api/v1/monitors/{m['id']}/labels"
+        nope = "0190f0f0-0000-7000-8000-000000000000"
+        self.assertError(self.api.post(f"/api/v1/monitors/{nope}/labels",
+                                       json={"labels": [{"request_id": "a", "label": 1}]}),
+                         404, "RESOURCE_DOES_NOT_EXIST")
+        cases = [
+            ({"labels": "x"}, "labels"),
+            ({"labels": []}, "labels"),
+            ({"labels": [{"request_id": f"r{i}", "label": 1} for i in range(1001)]}, "labels"),
+            ({"labels": [{"request_id": 5, "label": 1}]}, "labels[0].request_id"),
+            ({"labels": [{"request_id": "", "label": 1}]}, "labels[0].request_id"),
+            ({"labels": [{"request_id": "a"}]}, "labels[0].label"),
+            ({"labels": [{"request_id": "a", "label": [1]}]}, "labels[0].label"),
+            ({"labels": [{"request_id": "a", "label": True}]}, "labels[0].label"),
+            ({"labels": [{"request_id": "a", "label": None}]}, "labels[0].label"),
+            ({"labels": [{"request_id": "a", "label": 1, "ts": "yesterday"}]}, "labels[0].ts"),
+            ({"labels": [{"request_id": "a", "label": 1, "weight": 2}]}, "labels[0].weight"),
+            ({"labels": [{"request_id": "a", "label": 1}, "b"]}, "labels[1]"),
+            ({"labels": [{"request_id": "a", "label": 1}], "extra": 1}, "extra"),
+        ]
+        for body, field in cases:
+            self.assertError(self.api.post(url, json=body), 400, "INVALID_PARAMETER_VALUE",
+                             field=field)
+        # Nothing of a rejected batch is stored.
+        ev = self.api.get("/api/v1/audit", params={"action": "monitor.labels",
+                                                   "resource_id": m["id"]}).json()["items"]
+        self.assertEqual(ev, [])
+        # Same permission as running a monitor.
+        self.assertError(self.sponsor.post(url, json={"labels": [{"request_id": "a", "label": 1}]}),
+                         403, "PERMISSION_DENIED")
+        self.assertStatus(self.engineer.post(url, json={"labels": [{"request_id": "a",
+                                                                     "label": "yes"}]}), 200)
+        bad_configs = [
+            ({"task": "ranking"}, "performance.task"),
+            ({"task": "classification", "window_rows": 0}, "performance.window_rows"),
+            ({"task": "classification", "degradation": 2}, "performance.degradation"),
+            ({"task": "regression", "baseline": {"accuracy": 0.9}}, "performance.baseline.accuracy"),
+            ({"task": "classification", "bogus": 1}, "performance.bogus"),
+        ]
+        for perf, field in bad_configs:
+            self.assertError(self.api.post("/api/v1/monitors", json=self.monitor_body(
+                reference={"path": "datasets/perf-ref.csv"}, performance=perf)), 400, field=field)
+        # No label/prediction columns in the reference and no baseline: refused up front.
+        self.assertError(self.api.post("/api/v1/monitors", json=self.monitor_body(
+            performance={"task": "classification"})), 400, field="performance.baseline")

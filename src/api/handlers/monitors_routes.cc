@@ -104,6 +104,17 @@ Status AddMonitorRoutes(RouteTable& routes, Services& s) {
         res.Json(201, out);
         return Status::Ok();
       }));
+  routes.push_back(Make(
+      "POST", "/api/v1/monitors/{id}/labels", Action::kCreate,
+      "Post ground-truth labels for served predictions (joined to the prediction log by "
+      "request_id at each check; at most 1000 per request; a request id labelled again is "
+      "replaced)",
+      true, 200, "LabelBatch", "LabelBatchResult", {},
+      [svc](RequestContext& ctx, HttpResponse& res) -> Status {
+        ASSIGN_OR_RETURN(auto out, svc->PostLabels(ActorOf(ctx), ctx.req.Param("id"), *ctx.body));
+        res.Json(200, out);
+        return Status::Ok();
+      }));
   routes.push_back(
       Make("GET", "/api/v1/monitors/{id}/reports", Action::kRead,
            "A monitor's drift reports, newest first (summaries)", false, 200, "", "DriftReportList",
@@ -218,24 +229,37 @@ void AddMonitorSchemas(nlohmann::json& schemas) {
   json str = {{"type", "string"}};
   json num = {{"type", "number"}};
   json time = {{"type", "string"}, {"format", "date-time"}};
-  json options = {{"method",
-                   {{"type", "string"},
-                    {"enum",
-                     {"auto", "ks", "chisquare", "z", "wasserstein", "psi", "jensenshannon",
-                      "kl_div", "hellinger"}}}},
-                  {"threshold", num},
-                  {"drift_share", num},
-                  {"correction", {{"type", "string"}, {"enum", {"none", "bonferroni", "bh"}}}},
-                  {"columns", {{"type", "array"}, {"items", str}}},
-                  {"window_rows", {{"type", "integer"}}},
-                  {"features",
-                   {{"type", "object"},
-                    {"additionalProperties",
-                     {{"type", "object"},
-                      {"properties",
-                       {{"method", str},
-                        {"threshold", num},
-                        {"kind", {{"type", "string"}, {"enum", {"numeric", "categorical"}}}}}}}}}}};
+  json options = {
+      {"method",
+       {{"type", "string"},
+        {"enum",
+         {"auto", "ks", "chisquare", "z", "wasserstein", "psi", "jensenshannon", "kl_div",
+          "hellinger"}}}},
+      {"threshold", num},
+      {"drift_share", num},
+      {"correction", {{"type", "string"}, {"enum", {"none", "bonferroni", "bh"}}}},
+      {"columns", {{"type", "array"}, {"items", str}}},
+      {"window_rows", {{"type", "integer"}}},
+      {"performance",
+       {{"type", "object"},
+        {"properties",
+         {{"task", {{"type", "string"}, {"enum", {"classification", "regression"}}}},
+          {"window_rows", {{"type", "integer"}}},
+          {"min_rows", {{"type", "integer"}}},
+          {"degradation", num},
+          {"label_column", str},
+          {"prediction_column", str},
+          {"prediction_type", {{"type", "string"}, {"enum", {"auto", "class", "score"}}}},
+          {"decision_threshold", num},
+          {"baseline", {{"type", "object"}, {"additionalProperties", num}}}}}}},
+      {"features",
+       {{"type", "object"},
+        {"additionalProperties",
+         {{"type", "object"},
+          {"properties",
+           {{"method", str},
+            {"threshold", num},
+            {"kind", {{"type", "string"}, {"enum", {"numeric", "categorical"}}}}}}}}}}};
   json target = {
       {"type", "object"},
       {"description", "{model, version} or {deployment_id}"},
@@ -293,18 +317,36 @@ void AddMonitorSchemas(nlohmann::json& schemas) {
                               {"alarms", {{"type", "array"}}},
                               {"created_at", time}}}};
   schemas["DriftReportList"] = list_of("DriftReport");
+  schemas["LabelBatch"] = {
+      {"type", "object"},
+      {"properties",
+       {{"labels",
+         {{"type", "array"},
+          {"maxItems", 1000},
+          {"items",
+           {{"type", "object"},
+            {"properties",
+             {{"request_id", str}, {"label", {{"type", {"number", "string"}}}}, {"ts", time}}},
+            {"required", {"request_id", "label"}}}}}}}},
+      {"required", {"labels"}}};
+  schemas["LabelBatchResult"] = {{"type", "object"},
+                                 {"properties",
+                                  {{"monitor_id", str},
+                                   {"received", {{"type", "integer"}}},
+                                   {"stored", {{"type", "integer"}}}}}};
   schemas["FeatureScoreSeries"] = {{"type", "object"},
                                    {"properties", {{"items", {{"type", "array"}}}}}};
-  json rule_props = {{"project", str},
-                     {"monitor_id", str},
-                     {"name", str},
-                     {"kind",
-                      {{"type", "string"},
-                       {"enum", {"drift_share", "latency_p99", "error_rate", "task_failure"}}}},
-                     {"threshold", num},
-                     {"enabled", {{"type", "boolean"}}},
-                     {"webhook_url", str},
-                     {"webhook_secret", str}};
+  json rule_props = {
+      {"project", str},
+      {"monitor_id", str},
+      {"name", str},
+      {"kind",
+       {{"type", "string"},
+        {"enum", {"drift_share", "latency_p99", "error_rate", "task_failure", "performance"}}}},
+      {"threshold", num},
+      {"enabled", {{"type", "boolean"}}},
+      {"webhook_url", str},
+      {"webhook_secret", str}};
   schemas["AlarmRuleCreate"] = {
       {"type", "object"}, {"properties", rule_props}, {"required", {"kind"}}};
   schemas["AlarmRuleUpdate"] = {{"type", "object"}, {"properties", rule_props}};

@@ -10,6 +10,7 @@
 #include "common/crypto.h"
 #include "common/ids.h"
 #include "common/strings.h"
+#include "common/time_util.h"
 #include "monitoring/csv/csv_reader.h"
 
 namespace studio::monitors::internal {
@@ -189,6 +190,51 @@ Result<monitoring::Dataset> LoadPredictionLog(artifacts::ArtifactStore& store,
     ds.columns.push_back(std::move(c));
   }
   return ds;
+}
+
+Result<std::vector<PredictionRow>> LoadPredictionRows(artifacts::ArtifactStore& store,
+                                                      const std::string& prefix,
+                                                      const LogFilter& filter) {
+  ASSIGN_OR_RETURN(std::string norm, artifacts::NormalizeArtifactPath(prefix));
+  ASSIGN_OR_RETURN(auto listing, store.List(norm));
+  std::vector<std::string> files;
+  for (const auto& e : listing)
+    if (!e.is_dir && e.path.ends_with(".ndjson")) files.push_back(e.path);
+  std::sort(files.rbegin(), files.rend());  // newest first, as LoadPredictionLog
+  std::vector<PredictionRow> out;
+  int64_t rows = 0;
+  for (const auto& file : files) {
+    if (rows >= filter.max_rows) break;
+    ASSIGN_OR_RETURN(std::string text, ReadAll(store, file));
+    size_t pos = 0;
+    while (pos < text.size() && rows < filter.max_rows) {
+      size_t nl = text.find('\n', pos);
+      std::string_view line(text.data() + pos, (nl == std::string::npos ? text.size() : nl) - pos);
+      pos = nl == std::string::npos ? text.size() : nl + 1;
+      if (line.empty()) continue;
+      auto rec = nlohmann::json::parse(line, nullptr, false);
+      if (rec.is_discarded() || !rec.is_object()) continue;
+      auto str = [&](const char* key) {
+        auto it = rec.find(key);
+        if (it == rec.end()) return std::string();
+        return it->is_string() ? it->get<std::string>() : it->dump();
+      };
+      if ((!filter.model.empty() && str("model") != filter.model) ||
+          (!filter.version.empty() && str("version") != filter.version))
+        continue;
+      auto preds = rec.find("predictions");
+      if (preds == rec.end() || !preds->is_array()) continue;
+      std::string id = str("request_id");
+      int64_t ts = 0;
+      if (auto t = ParseRfc3339(str("ts")); t.ok()) ts = *t;
+      for (size_t r = 0; r < preds->size() && rows < filter.max_rows; ++r, ++rows) {
+        const auto& p = (*preds)[r];
+        if (id.empty() || !(p.is_number() || p.is_string())) continue;
+        out.push_back({ts, preds->size() == 1 ? id : id + "/" + std::to_string(r), p});
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace studio::monitors::internal

@@ -3,6 +3,9 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "artifacts/artifact_store.h"
 #include "common/status.h"
@@ -31,5 +34,17 @@ struct LogFilter {
 // column and `prediction` for scalar predictions (numbers, or strings as a categorical).
 Result<monitoring::Dataset> LoadPredictionLog(artifacts::ArtifactStore& store,
                                               const std::string& prefix, const LogFilter& filter);
+
+// One scalar prediction of the log with the key labels are joined on: the record's request_id
+// for a single-row request, "<request_id>/<row index>" for the rows of a batched one.
+struct PredictionRow {
+  int64_t ts_ms = 0;  // the record's ts (0 when missing or unparsable)
+  std::string key;
+  nlohmann::json prediction;  // a number or a string
+};
+// The same files and filter as LoadPredictionLog; records without a request_id are skipped.
+Result<std::vector<PredictionRow>> LoadPredictionRows(artifacts::ArtifactStore& store,
+                                                      const std::string& prefix,
+                                                      const LogFilter& filter);
 
 }  // namespace studio::monitors::internal

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "common/time_util.h"
+#include "monitors/internal/performance_eval.h"
 
 namespace studio::monitors::internal {
 namespace {
@@ -77,7 +78,7 @@ Result<MonitorSpec> ParseMonitorBody(const nlohmann::json& body, bool create) {
   Unknown(body,
           {"project", "name", "description", "target", "reference", "current", "metrics_url",
            "schedule", "method", "threshold", "drift_share", "correction", "columns", "features",
-           "window_rows"},
+           "window_rows", "performance"},
           "", pr);
   s.project = Str(body, "project", "project", pr, 256, false);
   s.name = Str(body, "name", "name", pr, 128, false);
@@ -210,6 +211,12 @@ Result<MonitorSpec> ParseMonitorBody(const nlohmann::json& body, bool create) {
       }
       s.options["features"] = *it;
     }
+  }
+  if (auto it = body.find("performance"); it != body.end() && !it->is_null()) {
+    std::map<std::string, std::string> problems;
+    ValidatePerformance(*it, problems);
+    for (const auto& [f, p] : problems) pr.Add(f, p);
+    if (problems.empty()) s.options["performance"] = *it;
   }
   if (!pr.empty()) return pr.ToStatus();
   return s;
