@@ -6,7 +6,6 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "cli/commands.h"
 #include "cli/internal/api_client.h"
@@ -21,24 +20,23 @@ int Fail(const std::string& message) {
   return kExitError;
 }
 
-// The spec file, or stdin for "-". Over the cap is a property of the spec (exit 1), not of
-// the system, so it is reported like any other validation error.
+// The spec file, or stdin for "-", read up to one byte past the cap: a spec over it is a
+// property of the spec (exit 1, reported by the validator), not of the system.
 Result<std::string> ReadSpecFile(const std::string& file) {
-  std::string text;
+  const size_t limit = pipelines::kMaxSpecBytes + 1;
+  std::string text(limit, '\0');
   if (file == "-") {
-    std::ostringstream ss;
-    ss << std::cin.rdbuf();
-    text = ss.str();
+    std::cin.read(text.data(), static_cast<std::streamsize>(limit));
+    text.resize(static_cast<size_t>(std::cin.gcount()));
     return text;
   }
   std::error_code ec;
   if (!fs::is_regular_file(file, ec)) return InvalidArgument("no such file: " + file);
-  auto size = fs::file_size(file, ec);
-  if (ec) return InvalidArgument("cannot read " + file + ": " + ec.message());
-  if (size > pipelines::kMaxSpecBytes) return std::string(size, ' ');  // rejected by size
   std::ifstream in(file, std::ios::binary);
   if (!in) return InvalidArgument("cannot open " + file);
-  text.assign(std::istreambuf_iterator<char>(in), {});
+  in.read(text.data(), static_cast<std::streamsize>(limit));
+  if (in.bad()) return InvalidArgument("cannot read " + file);
+  text.resize(static_cast<size_t>(in.gcount()));
   return text;
 }
 

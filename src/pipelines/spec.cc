@@ -13,7 +13,6 @@
 #include <optional>
 #include <set>
 
-#include "common/crypto.h"
 #include "common/strings.h"
 #include "pipelines/internal/stage_types.h"
 
@@ -31,6 +30,34 @@ YAML::Mark At(const StageSpec& s) {
   m.line = s.line - 1;
   m.column = s.column - 1;
   return m;
+}
+
+// Error messages and the definition JSON quote the input; nlohmann refuses invalid UTF-8.
+bool ValidUtf8(std::string_view s) {
+  auto at = [&](size_t i) -> unsigned {
+    return i < s.size() ? static_cast<unsigned char>(s[i]) : 0u;
+  };
+  auto cont = [&](size_t i, unsigned lo = 0x80, unsigned hi = 0xBF) {
+    return at(i) >= lo && at(i) <= hi;
+  };
+  for (size_t i = 0; i < s.size();) {
+    unsigned c = at(i);
+    if (c < 0x80) {
+      i += 1;
+    } else if (c >= 0xC2 && c <= 0xDF && cont(i + 1)) {
+      i += 2;
+    } else if (c >= 0xE0 && c <= 0xEF &&
+               cont(i + 1, c == 0xE0 ? 0xA0 : 0x80, c == 0xED ? 0x9F : 0xBF) && cont(i + 2)) {
+      i += 3;
+    } else if (c >= 0xF0 && c <= 0xF4 &&
+               cont(i + 1, c == 0xF0 ? 0x90 : 0x80, c == 0xF4 ? 0x8F : 0xBF) && cont(i + 2) &&
+               cont(i + 3)) {
+      i += 4;
+    } else {
+      return false;
+    }
+  }
+  return true;
 }
 
 bool ValidName(const std::string& s, size_t min_len) {
@@ -242,7 +269,8 @@ class Checker {
     const std::vector<ParamSpec>* table = internal::ParamsFor(type);
     if (!table) return out;
     std::map<std::string, YAML::Node> fields;
-    if (n.IsDefined() && !Map(path, n, {}, &fields, true)) return out;
+    // `with:` left empty reads as no parameters.
+    if (n.IsDefined() && !n.IsNull() && !Map(path, n, {}, &fields, true)) return out;
     std::vector<std::string> names;
     for (const auto& p : *table) names.push_back(p.name);
     for (const auto& [key, value] : fields) {
@@ -657,9 +685,13 @@ Validation ValidateSpec(std::string_view text, const ValidateOptions& options) {
     return fail("the spec is " + std::to_string(text.size()) + " bytes; the limit is " +
                 std::to_string(kMaxSpecBytes));
   if (text.find('\0') != std::string_view::npos) return fail("the spec contains NUL bytes");
+  if (!ValidUtf8(text)) return fail("the spec is not valid UTF-8");
   YAML::Node root;
   try {
-    root = YAML::Load(std::string(text));
+    std::vector<YAML::Node> docs = YAML::LoadAll(std::string(text));
+    if (docs.size() > 1)
+      return fail("the spec must be one YAML document (found " + std::to_string(docs.size()) + ")");
+    if (!docs.empty()) root = docs[0];
   } catch (const YAML::Exception& e) {
     return fail("YAML syntax error: " + e.msg, e.mark.line >= 0 ? e.mark.line + 1 : 0,
                 e.mark.column >= 0 ? e.mark.column + 1 : 0);
@@ -678,54 +710,10 @@ Validation ValidateSpec(std::string_view text, const ValidateOptions& options) {
     // yaml-cpp throws on some malformed node accesses; report it, never crash.
     v.errors.push_back({"", e.mark.line >= 0 ? e.mark.line + 1 : 0,
                         e.mark.column >= 0 ? e.mark.column + 1 : 0, "invalid spec: " + e.msg});
+  } catch (const std::exception& e) {
+    v.errors.push_back({"", 0, 0, std::string("invalid spec: ") + e.what()});
   }
   return v;
-}
-
-std::string DefinitionHash(const nlohmann::json& definition) {
-  return crypto::Sha256Hex(definition.dump());
-}
-
-namespace {
-void Diff(const std::string& path, const nlohmann::json& a, const nlohmann::json& b,
-          std::vector<std::string>* out) {
-  if (a.is_object() && b.is_object()) {
-    std::set<std::string> keys;
-    for (auto it = a.begin(); it != a.end(); ++it) keys.insert(it.key());
-    for (auto it = b.begin(); it != b.end(); ++it) keys.insert(it.key());
-    for (const auto& k : keys) {
-      std::string p = path.empty() ? k : path + "." + k;
-      if (!a.contains(k) || !b.contains(k))
-        out->push_back(p);
-      else
-        Diff(p, a[k], b[k], out);
-    }
-    return;
-  }
-  if (a != b) out->push_back(path);
-}
-}  // namespace
-
-std::vector<std::string> ChangedFields(const nlohmann::json& before, const nlohmann::json& after) {
-  std::vector<std::string> out;
-  Diff("", before, after, &out);
-  return out;
-}
-
-nlohmann::json ProblemsJson(const std::vector<Problem>& problems) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& p : problems)
-    out.push_back(
-        {{"path", p.path}, {"line", p.line}, {"column", p.column}, {"message", p.message}});
-  return out;
-}
-
-std::string FormatProblem(const std::string& file, const Problem& p) {
-  std::string out = file;
-  if (p.line > 0) out += ":" + std::to_string(p.line) + ":" + std::to_string(p.column);
-  out += ": ";
-  if (!p.path.empty()) out += p.path + ": ";
-  return out + p.message;
 }
 
 }  // namespace studio::pipelines

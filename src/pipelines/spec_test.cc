@@ -178,6 +178,16 @@ TEST(PipelineSpecTest, HostileInputs) {
   v = ValidateSpec("apiVersion: mlops-studio/v1\nkind: Pipeline\n");
   EXPECT_TRUE(HasError(v, "missing required field 'metadata'"));
   EXPECT_TRUE(HasError(v, "missing required field 'spec'"));
+  // Invalid UTF-8 (it would end up in messages and the definition JSON).
+  EXPECT_TRUE(HasError(ValidateSpec(Replace(Canonical(), "data/training.csv", "data/\xff\xfe.csv")),
+                       "UTF-8"));
+  EXPECT_TRUE(
+      ValidateSpec(Replace(Canonical(), "data/training.csv", "data/caf\xc3\xa9.csv")).valid());
+  // One document only; an empty `with:` is no parameters.
+  EXPECT_TRUE(HasError(ValidateSpec(Canonical() + "---\nkind: Other\n"), "one YAML document"));
+  Validation empty_with =
+      ValidateSpec(Replace(Canonical(), "      with:\n        sample_rows: 20\n", "      with:\n"));
+  EXPECT_TRUE(empty_with.valid()) << Dump(empty_with);
   // Duplicate keys.
   v = ValidateSpec(Replace(Canonical(), "kind: Pipeline\n", "kind: Pipeline\nkind: Pipeline\n"));
   EXPECT_TRUE(HasError(v, "duplicate key 'kind'")) << Dump(v);
