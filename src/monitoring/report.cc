@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string>
 
+#include "common/strings.h"
 #include "monitoring/drift.h"
 
 namespace studio::monitoring {
@@ -133,51 +134,8 @@ const ColumnProfile* ReferenceProfile::Find(std::string_view name) const {
 
 namespace {
 
-void AppendEscaped(std::string& out, std::string_view s) {
-  out.push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out.push_back('"');
-}
-
-// Shortest round-trip form; JSON has no inf/NaN, so they are written as null.
-void AppendNumber(std::string& out, double v) {
-  if (!std::isfinite(v)) {
-    out += "null";
-    return;
-  }
-  char buf[32];
-  auto res = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, res.ptr);
-}
-
 void AppendKey(std::string& out, std::string_view key) {
-  AppendEscaped(out, key);
+  AppendJsonString(out, key);
   out.push_back(':');
 }
 
@@ -185,7 +143,7 @@ void AppendDoubles(std::string& out, const std::vector<double>& v) {
   out.push_back('[');
   for (size_t i = 0; i < v.size(); ++i) {
     if (i) out.push_back(',');
-    AppendNumber(out, v[i]);
+    AppendJsonNumber(out, v[i]);
   }
   out.push_back(']');
 }
@@ -200,10 +158,10 @@ std::string ReportToJson(const DriftReport& report, bool include_plots) {
   out += report.dataset_drift ? "true" : "false";
   out += ",";
   AppendKey(out, "share");
-  AppendNumber(out, report.share);
+  AppendJsonNumber(out, report.share);
   out += ",";
   AppendKey(out, "drift_share");
-  AppendNumber(out, report.drift_share);
+  AppendJsonNumber(out, report.drift_share);
   out += ",";
   AppendKey(out, "drifted");
   out += std::to_string(report.drifted);
@@ -212,7 +170,7 @@ std::string ReportToJson(const DriftReport& report, bool include_plots) {
   out += std::to_string(report.evaluated);
   out += ",";
   AppendKey(out, "correction");
-  AppendEscaped(out, CorrectionName(report.correction));
+  AppendJsonString(out, CorrectionName(report.correction));
   out += ",";
   AppendKey(out, "features");
   out += "[";
@@ -221,39 +179,39 @@ std::string ReportToJson(const DriftReport& report, bool include_plots) {
     if (i) out += ",";
     out += "{";
     AppendKey(out, "column");
-    AppendEscaped(out, f.column);
+    AppendJsonString(out, f.column);
     out += ",";
     AppendKey(out, "kind");
-    AppendEscaped(out, ColumnKindName(f.kind));
+    AppendJsonString(out, ColumnKindName(f.kind));
     out += ",";
     AppendKey(out, "method");
-    AppendEscaped(out, MethodName(f.method));
+    AppendJsonString(out, MethodName(f.method));
     out += ",";
     AppendKey(out, "statistic");
-    AppendNumber(out, f.statistic);
+    AppendJsonNumber(out, f.statistic);
     if (f.p_value) {
       out += ",";
       AppendKey(out, "p_value");
-      AppendNumber(out, *f.p_value);
+      AppendJsonNumber(out, *f.p_value);
     }
     if (f.adjusted_p_value) {
       out += ",";
       AppendKey(out, "adjusted_p_value");
-      AppendNumber(out, *f.adjusted_p_value);
+      AppendJsonNumber(out, *f.adjusted_p_value);
     }
     out += ",";
     AppendKey(out, "score");
-    AppendNumber(out, f.score);
+    AppendJsonNumber(out, f.score);
     out += ",";
     AppendKey(out, "threshold");
-    AppendNumber(out, f.threshold);
+    AppendJsonNumber(out, f.threshold);
     out += ",";
     AppendKey(out, "drift");
     out += f.drift ? "true" : "false";
     if (!f.error.empty()) {
       out += ",";
       AppendKey(out, "error");
-      AppendEscaped(out, f.error);
+      AppendJsonString(out, f.error);
     }
     for (auto [key, val] : {std::pair<std::string_view, int64_t>{"ref_count", f.ref_count},
                             {"cur_count", f.cur_count},
@@ -269,7 +227,7 @@ std::string ReportToJson(const DriftReport& report, bool include_plots) {
     out += "[";
     for (size_t k = 0; k < f.unseen_categories.size(); ++k) {
       if (k) out += ",";
-      AppendEscaped(out, f.unseen_categories[k]);
+      AppendJsonString(out, f.unseen_categories[k]);
     }
     out += "]";
     if (!f.additional.empty()) {
@@ -281,21 +239,21 @@ std::string ReportToJson(const DriftReport& report, bool include_plots) {
         if (k) out += ",";
         out += "{";
         AppendKey(out, "method");
-        AppendEscaped(out, MethodName(m.method));
+        AppendJsonString(out, MethodName(m.method));
         out += ",";
         AppendKey(out, "statistic");
-        AppendNumber(out, m.statistic);
+        AppendJsonNumber(out, m.statistic);
         if (m.p_value) {
           out += ",";
           AppendKey(out, "p_value");
-          AppendNumber(out, *m.p_value);
+          AppendJsonNumber(out, *m.p_value);
         }
         out += ",";
         AppendKey(out, "score");
-        AppendNumber(out, m.score);
+        AppendJsonNumber(out, m.score);
         out += ",";
         AppendKey(out, "threshold");
-        AppendNumber(out, m.threshold);
+        AppendJsonNumber(out, m.threshold);
         out += ",";
         AppendKey(out, "drift");
         out += m.drift ? "true" : "false";
@@ -315,7 +273,7 @@ std::string ReportToJson(const DriftReport& report, bool include_plots) {
         out += "[";
         for (size_t k = 0; k < f.histogram.categories.size(); ++k) {
           if (k) out += ",";
-          AppendEscaped(out, f.histogram.categories[k]);
+          AppendJsonString(out, f.histogram.categories[k]);
         }
         out += "]";
       }
@@ -336,9 +294,9 @@ std::string ReportToJson(const DriftReport& report, bool include_plots) {
         for (size_t k = 0; k < pts->size(); ++k) {
           if (k) out += ",";
           out += "[";
-          AppendNumber(out, (*pts)[k].first);
+          AppendJsonNumber(out, (*pts)[k].first);
           out += ",";
-          AppendNumber(out, (*pts)[k].second);
+          AppendJsonNumber(out, (*pts)[k].second);
           out += "]";
         }
         out += "]";

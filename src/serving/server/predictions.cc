@@ -59,16 +59,6 @@ std::string OutputName(const std::vector<TensorSpec>& specs, size_t i) {
 
 }  // namespace
 
-void AppendJsonNumber(std::string& out, double v) {
-  if (!std::isfinite(v)) {
-    out += "null";
-    return;
-  }
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, end);
-}
-
 int64_t OutputRows(const Tensor& t) { return t.rank() == 0 ? 1 : t.dim(0); }
 
 void AppendRowValue(std::string& out, const Tensor& t, int64_t row) {

@@ -4,16 +4,13 @@
 #include <string>
 #include <vector>
 
+#include "common/strings.h"
 #include "serving/core/model_runtime.h"
 
 namespace studio::serving {
 
-// Shortest round-trip decimal of `v` as a JSON number; NaN and ±inf become null. Float32
-// outputs are widened to double first, so the text equals what Python servers print for the
-// same prediction.
-void AppendJsonNumber(std::string& out, double v);
-
-// Element i of `t` as JSON (numbers, booleans, strings).
+// Element i of `t` as JSON (numbers, booleans, strings). Float32 values are widened to double,
+// so the text equals what Python servers print for the same prediction.
 void AppendJsonElement(std::string& out, const Tensor& t, int64_t i);
 // `"name":"…","version":"…"` (no braces) for the model reference in responses.
 void AppendNameVersion(std::string& out, const std::string& name, const std::string& version);
