@@ -238,5 +238,29 @@ class OnnxMlpTests(ServingTestCase):
         self.assertClose(out["data"], self.expected["mlp"][:2], rel=1e-5)
 
 
+class StartupErrorTests(unittest.TestCase):
+    """A model that cannot be served stops the server at start with exit 2 and a clear reason."""
+
+    def start(self, path):
+        from serving_harness import ModelServerProcess
+        srv = ModelServerProcess(["--model", path])
+        self.assertEqual(srv.proc.wait(30), 2)
+        return srv.log_text()
+
+    def test_unservable_models(self):
+        import os
+        import tempfile
+        self.assertIn("no model package directory", self.start("/nonexistent/model"))
+        d = tempfile.mkdtemp()
+        with open(os.path.join(d, "MLmodel"), "w") as f:
+            f.write("artifact_path: model\nflavors:\n  xgboost:\n    data: model.xgb\n")
+        with open(os.path.join(d, "model.xgb"), "wb") as f:
+            f.write(b"binf\x00\x01legacy")
+        self.assertIn("legacy binary format is not supported", self.start(d))
+        with open(os.path.join(d, "model.xgb"), "wb") as f:
+            f.write(b'{"learner": ')
+        self.assertIn("cannot load XGBoost model", self.start(d))
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -305,6 +305,11 @@ Result<std::unique_ptr<ModelRuntime>> LoadXgboostRuntime(const std::string& mode
   XgboostLoadReport& rep = report ? *report : local;
   rep = XgboostLoadReport{};
   ASSIGN_OR_RETURN(std::string bytes, ReadWholeFile(model_path));
+  // JSON and UBJSON documents both start with '{'; anything else is the deprecated binary format.
+  if (bytes.empty() || bytes[0] != '{')
+    return InvalidArgument("'" + model_path +
+                           "' is not an XGBoost JSON or UBJSON model (the legacy binary format is "
+                           "not supported: re-save it with Booster.save_model(\"model.json\"))");
 
   XgboostModelInfo info;
   std::unique_ptr<XgboostNativeRuntime> native;
