@@ -2,6 +2,7 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <optional>
 #include <string>
 
 #include "common/strings.h"
@@ -139,6 +140,34 @@ void AppendKey(std::string& out, std::string_view key) {
   out.push_back(':');
 }
 
+// statistic, p_value, adjusted_p_value (when present), score, threshold, drift: the fields a
+// feature and each additional method share.
+void AppendScore(std::string& out, double statistic, const std::optional<double>& p_value,
+                 const std::optional<double>& adjusted_p_value, double score, double threshold,
+                 bool drift) {
+  AppendKey(out, "statistic");
+  AppendJsonNumber(out, statistic);
+  if (p_value) {
+    out += ",";
+    AppendKey(out, "p_value");
+    AppendJsonNumber(out, *p_value);
+  }
+  if (adjusted_p_value) {
+    out += ",";
+    AppendKey(out, "adjusted_p_value");
+    AppendJsonNumber(out, *adjusted_p_value);
+  }
+  out += ",";
+  AppendKey(out, "score");
+  AppendJsonNumber(out, score);
+  out += ",";
+  AppendKey(out, "threshold");
+  AppendJsonNumber(out, threshold);
+  out += ",";
+  AppendKey(out, "drift");
+  out += drift ? "true" : "false";
+}
+
 void AppendDoubles(std::string& out, const std::vector<double>& v) {
   out.push_back('[');
   for (size_t i = 0; i < v.size(); ++i) {
@@ -187,27 +216,7 @@ std::string ReportToJson(const DriftReport& report, bool include_plots) {
     AppendKey(out, "method");
     AppendJsonString(out, MethodName(f.method));
     out += ",";
-    AppendKey(out, "statistic");
-    AppendJsonNumber(out, f.statistic);
-    if (f.p_value) {
-      out += ",";
-      AppendKey(out, "p_value");
-      AppendJsonNumber(out, *f.p_value);
-    }
-    if (f.adjusted_p_value) {
-      out += ",";
-      AppendKey(out, "adjusted_p_value");
-      AppendJsonNumber(out, *f.adjusted_p_value);
-    }
-    out += ",";
-    AppendKey(out, "score");
-    AppendJsonNumber(out, f.score);
-    out += ",";
-    AppendKey(out, "threshold");
-    AppendJsonNumber(out, f.threshold);
-    out += ",";
-    AppendKey(out, "drift");
-    out += f.drift ? "true" : "false";
+    AppendScore(out, f.statistic, f.p_value, f.adjusted_p_value, f.score, f.threshold, f.drift);
     if (!f.error.empty()) {
       out += ",";
       AppendKey(out, "error");
@@ -241,22 +250,7 @@ std::string ReportToJson(const DriftReport& report, bool include_plots) {
         AppendKey(out, "method");
         AppendJsonString(out, MethodName(m.method));
         out += ",";
-        AppendKey(out, "statistic");
-        AppendJsonNumber(out, m.statistic);
-        if (m.p_value) {
-          out += ",";
-          AppendKey(out, "p_value");
-          AppendJsonNumber(out, *m.p_value);
-        }
-        out += ",";
-        AppendKey(out, "score");
-        AppendJsonNumber(out, m.score);
-        out += ",";
-        AppendKey(out, "threshold");
-        AppendJsonNumber(out, m.threshold);
-        out += ",";
-        AppendKey(out, "drift");
-        out += m.drift ? "true" : "false";
+        AppendScore(out, m.statistic, m.p_value, std::nullopt, m.score, m.threshold, m.drift);
         out += "}";
       }
       out += "]";
