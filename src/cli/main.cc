@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/internal/run_commands.h"
 #include "common/strings.h"
 #include "common/version.h"
 
@@ -64,6 +65,11 @@ int Main(int argc, char** argv) {
                     "Comma-separated Host names to accept (default: loopback names when bound to "
                     "loopback; '*' for any)");
   serve->add_flag("--demo", demo, "Seed a demo project on first start");
+  std::string executor, max_parallel_stages;
+  serve->add_option("--executor", executor,
+                    "Pipeline stages: embedded (run by serve, default) or workers (studio worker)");
+  serve->add_option("--max-parallel-stages", max_parallel_stages,
+                    "Stage processes serve runs at once (default 4)");
   serve->callback([&] {
     CommonFlags f = serve_store.Flags();
     if (!host.empty()) f.values["host"] = host;
@@ -73,6 +79,8 @@ int Main(int argc, char** argv) {
     if (!artifact_limit.empty()) f.values["artifact_limit"] = artifact_limit;
     if (!log_format.empty()) f.values["log_format"] = log_format;
     if (!allowed_hosts.empty()) f.values["allowed_hosts"] = allowed_hosts;
+    if (!executor.empty()) f.values["executor"] = executor;
+    if (!max_parallel_stages.empty()) f.values["max_parallel_stages"] = max_parallel_stages;
     rc = RunServe(f, demo);
   });
 
@@ -393,6 +401,8 @@ int Main(int argc, char** argv) {
     pl.json = pl_output == "json";
     rc = RunPipelineValidate(pl);
   });
+
+  AddRunCommands(&app, pipeline, &rc);
 
   try {
     app.parse(argc, argv);
