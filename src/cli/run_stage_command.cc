@@ -38,7 +38,7 @@ std::string HookValue(const char* var, const std::string& stage) {
   for (const auto& item : SplitAndTrim(Env(var), ',')) {
     size_t eq = item.find('=');
     std::string key = item.substr(0, eq);
-    if (key == stage || key == "*") return eq == std::string::npos ? "1" : item.substr(eq + 1);
+    if (key == stage || key == "*") return eq == std::string::npos ? "always" : item.substr(eq + 1);
   }
   return "";
 }
@@ -105,7 +105,8 @@ int RunRunStage(const RunStageOptions& o) {
   nlohmann::json outputs = nlohmann::json::object();
   std::string error;
   std::string fail_hook = HookValue("STUDIO_STAGE_TEST_FAIL", o.stage);
-  if (!fail_hook.empty() && (fail_hook == "1" || attempt <= std::atoi(fail_hook.c_str()))) {
+  // "id" fails every attempt, "id=N" the first N.
+  if (!fail_hook.empty() && (fail_hook == "always" || attempt <= std::atoi(fail_hook.c_str()))) {
     error = "test hook: forced failure of attempt " + std::to_string(attempt);
   } else if (noop) {
     outputs = {{"noop", true}};
