@@ -147,6 +147,12 @@ Result<std::string> SfnExecutor::Start(const std::string& run_id,
   return started.execution_arn;
 }
 
+void SfnExecutor::Adopt(const std::string& handle, const pipelines::PipelineSpec& spec) {
+  std::set<std::string> ids;
+  for (const auto& s : spec.stages) ids.insert(s.id);
+  Track(handle, std::move(ids));
+}
+
 Result<RemotePoll> SfnExecutor::Poll(const std::string& handle) {
   if (handle.empty()) return InvalidArgument("empty execution handle");
   std::shared_ptr<Tracked> tracked = Track(handle, {});

@@ -77,6 +77,9 @@ class SfnExecutor : public RemoteExecutor {
   Result<RemotePoll> Poll(const std::string& handle) override;
   // StopExecution with error "studio.Cancelled".
   Status Cancel(const std::string& handle) override;
+  // Follows an execution started elsewhere (another process, or before a restart) with the
+  // spec's stage ids; without it, Poll treats every lowercase state name as a stage.
+  void Adopt(const std::string& handle, const pipelines::PipelineSpec& spec);
 
  private:
   SfnExecutor(SfnExecutorOptions options, std::unique_ptr<SfnClient> client)
