@@ -164,14 +164,14 @@ class WireTest(unittest.TestCase):
         self.thread.join()
         self.tmp.cleanup()
 
-    def studio(self, args, session_token=None):
+    def studio(self, args, session_token=None, output="json"):
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env.update(AWS_ACCESS_KEY_ID=AKID, AWS_SECRET_ACCESS_KEY=SECRET)
         if session_token:
             env["AWS_SESSION_TOKEN"] = session_token
         return subprocess.run(
             [STUDIO, "pipeline", "run-aws", *args, "--endpoint", f"http://127.0.0.1:{self.port}",
-             "--poll-interval", "0.01", "--output", "json"],
+             "--poll-interval", "0.01", "--output", output],
             capture_output=True, text=True, timeout=60, env=env)
 
     def check_request(self, req, op, body, session_token=None):
@@ -369,6 +369,15 @@ class WireTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1, r.stderr)
         self.assertEqual(self.updates(r.stdout), [("ingest", "running", 1, ""),
                                                   ("ingest", "cancelled", 1, "")])
+        # The table for people: one line per update, then the execution's end.
+        self.srv.describes = [("ABORTED", len(h.events), {"error": "studio.Cancelled",
+                                                          "cause": "by alice"})]
+        r = self.studio(["--execution-arn", EXEC_ARN, "--follow"], output="table")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual([line.split() for line in r.stdout.splitlines()], [
+            ["execution", EXEC_ARN], ["ingest", "running", "attempt", "1"],
+            ["ingest", "cancelled", "attempt", "1", "1.0s"],
+            ["execution", "ABORTED:", "studio.Cancelled:", "by", "alice"]])
 
     def test_bad_input_sends_nothing(self):
         cases = [
