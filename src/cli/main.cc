@@ -407,14 +407,15 @@ int Main(int argc, char** argv) {
       "pipeline.asl.json\n");
   pl_asl->add_option("file", asl.file, "The spec file ('-' for stdin)")->required();
   pl_asl->add_option("--cluster", asl.cluster, "ECS cluster name or ARN")->required();
-  pl_asl->add_option("--task-definition", asl.task_definition,
-                     "Task definition (family[:revision] or ARN) whose container runs studio")
+  pl_asl
+      ->add_option("--task-definition", asl.task_definition,
+                   "Task definition (family[:revision] or ARN) whose container runs studio")
       ->required();
   pl_asl->add_option("--subnets", asl.subnets, "Subnet ids (comma-separated)")
       ->delimiter(',')
       ->required();
-  pl_asl->add_option("--security-groups", asl.security_groups,
-                     "Security group ids (comma-separated)")
+  pl_asl
+      ->add_option("--security-groups", asl.security_groups, "Security group ids (comma-separated)")
       ->delimiter(',');
   pl_asl->add_option("--container", asl.container, "Container name in the task definition")
       ->capture_default_str();
@@ -422,9 +423,10 @@ int Main(int argc, char** argv) {
                    "AssignPublicIp ENABLED (public subnets without a NAT gateway)");
   pl_asl->add_option("--platform-version", asl.platform_version,
                      "Fargate platform version (default LATEST)");
-  pl_asl->add_option("--command-prefix", asl.command_prefix,
-                     "Words before run-stage when the image's entrypoint is not studio "
-                     "(comma-separated, e.g. studio)")
+  pl_asl
+      ->add_option("--command-prefix", asl.command_prefix,
+                   "Words before run-stage when the image's entrypoint is not studio "
+                   "(comma-separated, e.g. studio)")
       ->delimiter(',');
   pl_asl->add_option("--failure-topic", asl.failure_topic_arn,
                      "SNS topic ARN to publish a failure to (default: a Pass state)");
