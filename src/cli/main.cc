@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/deploy_plan_command.h"
 #include "cli/pipeline_asl_command.h"
+#include "cli/internal/run_commands.h"
 #include "common/strings.h"
 #include "common/version.h"
 
@@ -66,6 +67,11 @@ int Main(int argc, char** argv) {
                     "Comma-separated Host names to accept (default: loopback names when bound to "
                     "loopback; '*' for any)");
   serve->add_flag("--demo", demo, "Seed a demo project on first start");
+  std::string executor, max_parallel_stages;
+  serve->add_option("--executor", executor,
+                    "Pipeline stages: embedded (run by serve, default) or workers (studio worker)");
+  serve->add_option("--max-parallel-stages", max_parallel_stages,
+                    "Stage processes serve runs at once (default 4)");
   serve->callback([&] {
     CommonFlags f = serve_store.Flags();
     if (!host.empty()) f.values["host"] = host;
@@ -75,6 +81,8 @@ int Main(int argc, char** argv) {
     if (!artifact_limit.empty()) f.values["artifact_limit"] = artifact_limit;
     if (!log_format.empty()) f.values["log_format"] = log_format;
     if (!allowed_hosts.empty()) f.values["allowed_hosts"] = allowed_hosts;
+    if (!executor.empty()) f.values["executor"] = executor;
+    if (!max_parallel_stages.empty()) f.values["max_parallel_stages"] = max_parallel_stages;
     rc = RunServe(f, demo);
   });
 
@@ -538,6 +546,8 @@ int Main(int argc, char** argv) {
     aws_run.json = aws_output == "json";
     rc = RunPipelineRunAws(aws_run);
   });
+
+  AddRunCommands(&app, pipeline, &rc);
 
   try {
     app.parse(argc, argv);
