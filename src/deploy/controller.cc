@@ -117,6 +117,7 @@ void DeployService::Stop() {
     stopping_ = true;
   }
   cv_.notify_all();
+  if (o_.before_join) o_.before_join();
   if (controller_.joinable()) controller_.join();
   std::map<std::string, std::shared_ptr<Driver>> drivers;
   {
@@ -134,8 +135,12 @@ bool DeployService::Wait(Driver& drv, int ms) {
 }
 
 void DeployService::ControllerLoop() {
-  Recover();
   std::unique_lock lock(mu_);
+  while (!stopping_ && o_.ready && !o_.ready()) cv_.wait_for(lock, std::chrono::milliseconds(50));
+  if (stopping_) return;
+  lock.unlock();
+  Recover();
+  lock.lock();
   while (!stopping_) {
     for (auto it = drivers_.begin(); it != drivers_.end();) {
       if (it->second->done) {

@@ -443,7 +443,8 @@ nlohmann::json DeployService::ToJson(const store::DeploymentRecord& d,
                       {"created_at", Ts(d.created_at)},
                       {"updated_at", Ts(d.updated_at)},
                       {"finished_at", Ts(d.finished_at)},
-                      {"error", d.error}};
+                      {"error", d.error},
+                      {"rollback_in_progress", d.status == kLive && d.active}};
   if (!detail) return j;
   j["policy"] = ParseOr(d.policy_json, nlohmann::json::object());
   // Live per-slot figures while the deployment's slots run.

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -51,6 +52,12 @@ class DeployService {
     store::MetadataStore* store = nullptr;
     DeployTarget* target = nullptr;  // not owned; outlives the service
     int poll_ms = 250;               // how often the controller looks for new work
+    // The controller starts once this returns true (the control plane is accepting requests:
+    // slots download their model from it).
+    std::function<bool()> ready;
+    // Called by Stop() after the stop flag is set and before drivers are joined (the local
+    // target stops its slots here, so a driver waiting for a slot returns at once).
+    std::function<void()> before_join;
   };
   static Result<std::unique_ptr<DeployService>> Create(Options options);
   ~DeployService();  // Stop()
