@@ -313,6 +313,11 @@ int Main(int argc, char** argv) {
                         "Reject null/NaN inputs in every column (default: float columns accept "
                         "them as missing values)");
   serve_model->add_option("--log-format", sm.log_format, "json or text")->capture_default_str();
+  serve_model
+      ->add_option("--fail-ratio", sm.serve.fail_ratio,
+                   "Testing only: answer this share of prediction requests with 500 "
+                   "(deterministic; used by the deployment rollback tests)")
+      ->check(CLI::Range(0.0, 1.0));
   serve_model->callback([&] {
     sm.serve.prediction_log.sample_rate = sample_rate;
     rc = RunServeModel(sm);
@@ -548,6 +553,78 @@ int Main(int argc, char** argv) {
   });
 
   AddRunCommands(&app, pipeline, &rc);
+
+  // -- deployments (issue 7): thin clients of /api/v1/deployments; code in deploy_commands.cc.
+  DeployCommandOptions dep;
+  std::string dep_output = "table", dep_model, dep_env, dep_project, dep_strategy, dep_id,
+              dep_text, dep_status;
+  bool dep_wait = false;
+  int dep_timeout = 3600, dep_max = 100;
+  auto dep_flags = [&](CLI::App* cmd) {
+    cmd->add_option("--server", dep.server,
+                    "Server URL (default $STUDIO_SERVER or http://127.0.0.1:8080)");
+    cmd->add_option("--token", dep.token, "API token (default $STUDIO_TOKEN)");
+    cmd->add_option("--output", dep_output, "table or json")
+        ->check(CLI::IsMember({"table", "json"}));
+  };
+  auto* deploy_cmd = app.add_subcommand(
+      "deploy",
+      "Deploy a model version to an environment (dev, staging, prod) under its policy: "
+      "approvals, direct / canary / blue-green, automatic rollback.\nWith --wait, shows "
+      "progress (state, weights, live error rate) and exits 0 when LIVE, 1 when rolled back, "
+      "failed or rejected.\n\nExamples:\n"
+      "  studio deploy --model churn@champion --env staging --wait\n"
+      "  studio deploy --model churn/3 --env prod --project demo --strategy blue-green\n");
+  dep_flags(deploy_cmd);
+  deploy_cmd->add_option("--model", dep_model, "NAME@ALIAS or NAME/VERSION")->required();
+  deploy_cmd->add_option("--env", dep_env, "Environment: dev, staging or prod")->required();
+  deploy_cmd->add_option("--project", dep_project, "Project (default: the model's)");
+  deploy_cmd->add_option("--strategy", dep_strategy, "direct, canary or blue-green")
+      ->check(CLI::IsMember({"direct", "canary", "blue-green"}));
+  deploy_cmd->add_flag("--wait", dep_wait, "Wait until LIVE, ROLLED_BACK, FAILED or REJECTED");
+  deploy_cmd->add_option("--timeout", dep_timeout, "With --wait: give up after this many seconds")
+      ->capture_default_str();
+  deploy_cmd->callback([&] {
+    dep.json = dep_output == "json";
+    rc = RunDeploy(dep, dep_model, dep_env, dep_project, dep_strategy, dep_wait, dep_timeout);
+  });
+  for (const char* verb : {"approve", "reject", "rollback"}) {
+    std::string v = verb;
+    auto* cmd = app.add_subcommand(
+        v, v == "approve"  ? "Approve a deployment waiting for approval (permission approve; "
+                             "not its requester).\n\nExample:\n  studio approve 0193... "
+                             "--comment \"metrics reviewed\"\n"
+           : v == "reject" ? "Reject a deployment waiting for approval.\n\nExample:\n  "
+                             "studio reject 0193... --comment \"AUC too low\"\n"
+                           : "Roll a deployment back: an in-flight one returns traffic to the "
+                             "previous version; a LIVE one is replaced by the version before "
+                             "it.\n\nExample:\n  studio rollback 0193... --reason \"latency\"\n");
+    dep_flags(cmd);
+    cmd->add_option("id", dep_id, "Deployment id")->required();
+    cmd->add_option(v == "rollback" ? "--reason" : "--comment", dep_text,
+                    v == "rollback" ? "Why (recorded in the audit trail)" : "Comment");
+    cmd->callback([&, v] {
+      dep.json = dep_output == "json";
+      rc = RunDeploymentDecision(dep, dep_id, v, dep_text);
+    });
+  }
+  auto* deployments_cmd =
+      app.add_subcommand("deployments", "Browse deployments.\n\nExample:\n"
+                                        "  studio deployments list --env prod --output json\n");
+  deployments_cmd->require_subcommand(1);
+  auto* dep_list = deployments_cmd->add_subcommand(
+      "list", "List deployments, newest first.\n\nExample:\n  studio deployments list --env "
+              "staging --status LIVE\n");
+  dep_flags(dep_list);
+  dep_list->add_option("--env", dep_env, "Only this environment");
+  dep_list->add_option("--project", dep_project, "Only this project");
+  dep_list->add_option("--status", dep_status, "Only this status (e.g. LIVE, ROLLED_BACK)");
+  dep_list->add_option("--max-results", dep_max, "At most this many (1-1000)")
+      ->capture_default_str();
+  dep_list->callback([&] {
+    dep.json = dep_output == "json";
+    rc = RunDeploymentsList(dep, dep_env, dep_project, dep_status, dep_max);
+  });
 
   try {
     app.parse(argc, argv);
