@@ -48,12 +48,12 @@ Status WriteFileChecked(const fs::path& target, const std::string& expected,
 // s3:// sources straight from the bucket.
 Status DownloadVersion(ControlPlane& cp, const std::string& name, const std::string& version,
                        const fs::path& dir) {
-  ASSIGN_OR_RETURN(nlohmann::json v, cp.Get("/api/v1/models/" + UrlEncode(name) + "/versions/" +
-                                            UrlEncode(version)));
+  ASSIGN_OR_RETURN(nlohmann::json v,
+                   cp.Get("/api/v1/models/" + UrlEncode(name) + "/versions/" + UrlEncode(version)));
   std::string source = v.value("source", "");
   nlohmann::json digests = nlohmann::json::object();
-  if (v.contains("lineage") && v["lineage"].is_object() &&
-      v["lineage"].contains("file_digests") && v["lineage"]["file_digests"].is_object())
+  if (v.contains("lineage") && v["lineage"].is_object() && v["lineage"].contains("file_digests") &&
+      v["lineage"]["file_digests"].is_object())
     digests = v["lineage"]["file_digests"];
   auto expected = [&](const std::string& rel) -> std::string {
     return digests.contains(rel) && digests[rel].is_object() ? digests[rel].value("sha256", "")
@@ -68,7 +68,8 @@ Status DownloadVersion(ControlPlane& cp, const std::string& name, const std::str
     ASSIGN_OR_RETURN(auto store, artifacts::OpenArtifactStore(source));
     for (auto it = digests.begin(); it != digests.end(); ++it) {
       const std::string rel = it.key();
-      if (!inside(rel)) return InvalidArgument("the version lists a path outside the package: " + rel);
+      if (!inside(rel))
+        return InvalidArgument("the version lists a path outside the package: " + rel);
       RETURN_IF_ERROR(WriteFileChecked(
           dir / rel, expected(rel),
           [&](std::ofstream& out, crypto::Sha256Stream& hash) {
@@ -103,7 +104,8 @@ Status DownloadVersion(ControlPlane& cp, const std::string& name, const std::str
     }
   }
   for (const auto& rel : files) {
-    if (!inside(rel)) return InvalidArgument("the server listed a path outside the package: " + rel);
+    if (!inside(rel))
+      return InvalidArgument("the server listed a path outside the package: " + rel);
     RETURN_IF_ERROR(WriteFileChecked(
         dir / rel, expected(rel),
         [&](std::ofstream& out, crypto::Sha256Stream& hash) {
@@ -142,10 +144,9 @@ Result<nlohmann::json> RunBatchInference(const StageContext& ctx) {
   tmp.path = tmpl;
   fs::path pkg_dir = tmp.path / "model";
   RETURN_IF_ERROR(DownloadVersion(*cp, model, version, pkg_dir));
-  ASSIGN_OR_RETURN(auto loaded,
-                   serving::LoadModel({pkg_dir.string(), model, version, "models:/" + model + "/" +
-                                                                             version},
-                                      serving::LoadOptions{}));
+  ASSIGN_OR_RETURN(auto loaded, serving::LoadModel({pkg_dir.string(), model, version,
+                                                    "models:/" + model + "/" + version},
+                                                   serving::LoadOptions{}));
   Log(ctx, "loaded " + model + " version " + version + " (" + loaded->platform + ", " +
                std::string(loaded->runtime->Engine()) + ")");
 
@@ -181,8 +182,8 @@ Result<nlohmann::json> RunBatchInference(const StageContext& ctx) {
         x[(r - start) * cols.size() + k] = static_cast<float>(d);
       }
     std::vector<serving::Tensor> outputs;
-    RETURN_IF_ERROR(loaded->runtime->PredictRows(x.data(), static_cast<int64_t>(end - start),
-                                                 width, &outputs));
+    RETURN_IF_ERROR(
+        loaded->runtime->PredictRows(x.data(), static_cast<int64_t>(end - start), width, &outputs));
     if (batches == 0) serving::AppendCsvHeader(csv, outputs, loaded->runtime->Outputs());
     for (size_t r = 0; r < end - start; ++r)
       serving::AppendCsvRow(csv, outputs, static_cast<int64_t>(r));
@@ -192,16 +193,11 @@ Result<nlohmann::json> RunBatchInference(const StageContext& ctx) {
   ASSIGN_OR_RETURN(artifacts::PutResult put, PutText(*ctx.artifacts, path, csv));
   Log(ctx, "scored " + std::to_string(data.rows.size()) + " rows in " + std::to_string(batches) +
                " batches → " + path);
-  return nlohmann::json{{"path", path},
-                        {"rows", static_cast<int64_t>(data.rows.size())},
-                        {"batches", batches},
-                        {"bytes", put.size},
-                        {"sha256", put.sha256},
-                        {"model_name", model},
-                        {"version", version},
-                        {"engine", std::string(loaded->runtime->Engine())},
-                        {"input", data_path},
-                        {"datasets", {{"predictions", put.sha256}}}};
+  return nlohmann::json{{"path", path},         {"rows", static_cast<int64_t>(data.rows.size())},
+                        {"batches", batches},   {"bytes", put.size},
+                        {"sha256", put.sha256}, {"model_name", model},
+                        {"version", version},   {"engine", std::string(loaded->runtime->Engine())},
+                        {"input", data_path},   {"datasets", {{"predictions", put.sha256}}}};
 }
 
 }  // namespace studio::pipelines::stages::internal

@@ -28,8 +28,9 @@ Result<std::string> RunSpec(const StageContext& ctx, ControlPlane& cp, std::stri
   if (r.status == 404 && (r.error_code.empty() || r.error_code == "ENDPOINT_NOT_FOUND"))
     return Status(ErrorCode::kNotImplemented,
                   "cicd-enforcement cannot read the run's spec: the control plane has no runs "
-                  "API (GET " + path + " answered " + std::to_string(r.status) +
-                  "); set STUDIO_PIPELINE_SPEC_FILE to the spec file instead");
+                  "API (GET " +
+                      path + " answered " + std::to_string(r.status) +
+                      "); set STUDIO_PIPELINE_SPEC_FILE to the spec file instead");
   RETURN_IF_ERROR(ReplyStatus(r, "GET " + path));
   if (!r.body.is_object() || !r.body.contains("spec_yaml") || !r.body["spec_yaml"].is_string())
     return InvalidArgument("GET " + path + ": the run record has no spec_yaml");
@@ -50,7 +51,8 @@ std::string Clip(std::string s, size_t max) {
 
 Result<nlohmann::json> RunCicdEnforcement(const StageContext& ctx) {
   ASSIGN_OR_RETURN(bool require_locks, BoolParam(ctx, "require_locks", true));
-  ASSIGN_OR_RETURN(std::string context, StringParam(ctx, "status_context", "mlops-studio/pipeline"));
+  ASSIGN_OR_RETURN(std::string context,
+                   StringParam(ctx, "status_context", "mlops-studio/pipeline"));
   ASSIGN_OR_RETURN(std::string base, ServerBase(ctx));
   ASSIGN_OR_RETURN(auto cp, ControlPlane::Connect(ctx));
   std::string spec_from;
@@ -62,8 +64,8 @@ Result<nlohmann::json> RunCicdEnforcement(const StageContext& ctx) {
   int64_t locked = 0, ignored = 0;
   for (const auto& e : v.value("errors", nlohmann::json::array())) {
     std::string msg = e.value("message", "");
-    bool lock_error = msg.find("locked") != std::string::npos ||
-                      msg.find(" lock") != std::string::npos;
+    bool lock_error =
+        msg.find("locked") != std::string::npos || msg.find(" lock") != std::string::npos;
     if (lock_error && !require_locks) {
       ++ignored;
       continue;
@@ -95,20 +97,20 @@ Result<nlohmann::json> RunCicdEnforcement(const StageContext& ctx) {
   std::string description =
       ok ? "pipeline " + ctx.pipeline + ": " + std::to_string(stages) + " stages passed, " +
                std::to_string(locked) + " locked stages verified"
-         : problems.front() + (problems.size() > 1 ? " (+" + std::to_string(problems.size() - 1) +
-                                                         " more)"
-                                                   : "");
+         : problems.front() +
+               (problems.size() > 1 ? " (+" + std::to_string(problems.size() - 1) + " more)" : "");
   nlohmann::json payload = {{"state", ok ? "success" : "failure"},
                             {"target_url", base + "/runs/" + UrlEncode(ctx.run_id)},
                             {"description", Clip(description, 140)},
                             {"context", context}};
   ASSIGN_OR_RETURN(std::string prefix, StagePrefix(ctx));
-  ASSIGN_OR_RETURN(auto put, PutText(*ctx.artifacts, prefix + "commit_status.json", payload.dump(2)));
+  ASSIGN_OR_RETURN(auto put,
+                   PutText(*ctx.artifacts, prefix + "commit_status.json", payload.dump(2)));
   Log(ctx, "commit status: " + payload.dump());
   for (const auto& p : problems) Log(ctx, "problem: " + p);
   if (!ok)
-    return InvalidArgument("cicd-enforcement failed: " + description + " (commit status " +
-                           prefix + "commit_status.json)");
+    return InvalidArgument("cicd-enforcement failed: " + description + " (commit status " + prefix +
+                           "commit_status.json)");
   return nlohmann::json{{"commit_status", payload},
                         {"commit_status_path", prefix + "commit_status.json"},
                         {"commit_status_sha256", put.sha256},

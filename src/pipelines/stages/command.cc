@@ -105,7 +105,8 @@ Result<nlohmann::json> RunCommand(const StageContext& ctx) {
   close(err_pipe[0]);
   if (got == static_cast<ssize_t>(sizeof exec_errno))
     return InvalidArgument("cannot run '" + argv_s[0] + "': " + strerror(exec_errno));
-  if (killed) return Status(ErrorCode::kResourceConflict, "stage '" + ctx.stage.id + "' was cancelled");
+  if (killed)
+    return Status(ErrorCode::kResourceConflict, "stage '" + ctx.stage.id + "' was cancelled");
   if (WIFSIGNALED(status))
     return InvalidArgument("command " + cmd->dump() + " was killed by signal " +
                            std::to_string(WTERMSIG(status)));

@@ -62,8 +62,7 @@ Result<std::vector<RawInput>> ReadUrl(const std::string& url) {
     if (ToLower(a) == ToLower(host)) listed = true;
   if (!listed)
     return Status(ErrorCode::kPermissionDenied,
-                  "host '" + host +
-                      "' is not in the data allow-list (STUDIO_ALLOWED_DATA_HOSTS=" +
+                  "host '" + host + "' is not in the data allow-list (STUDIO_ALLOWED_DATA_HOSTS=" +
                       (env ? env : "") + ")");
   // The listed host may resolve to a private address (an internal data server), but the
   // connection still goes to the one address that was checked, and redirects are refused.
@@ -73,9 +72,9 @@ Result<std::vector<RawInput>> ReadUrl(const std::string& url) {
   ASSIGN_OR_RETURN(monitors::HttpResult res,
                    monitors::HttpGet(target, 300'000, kMaxDatasetBytes + 1));
   if (res.status != 200)
-    return InvalidArgument("GET " + url + " answered HTTP " + std::to_string(res.status) +
-                           (res.status >= 300 && res.status < 400 ? " (redirects are not followed)"
-                                                                  : ""));
+    return InvalidArgument(
+        "GET " + url + " answered HTTP " + std::to_string(res.status) +
+        (res.status >= 300 && res.status < 400 ? " (redirects are not followed)" : ""));
   if (res.body.size() > kMaxDatasetBytes)
     return InvalidArgument("GET " + url + ": the data is larger than 1 GiB");
   return std::vector<RawInput>{{url, std::move(res.body)}};
@@ -133,7 +132,8 @@ Result<nlohmann::json> RunDataIngestion(const StageContext& ctx) {
     return InvalidArgument("format must be csv or ndjson, got '" + format + "'");
   if (HasDotDot(source) || source.find('\\') != std::string::npos ||
       source.find('\0') != std::string::npos)
-    return InvalidArgument("source '" + source + "': '..' segments and backslashes are not allowed");
+    return InvalidArgument("source '" + source +
+                           "': '..' segments and backslashes are not allowed");
   std::vector<RawInput> inputs;
   if (source.rfind("s3://", 0) == 0) {
     ASSIGN_OR_RETURN(inputs, ReadS3(source, format));
@@ -176,7 +176,8 @@ Result<nlohmann::json> RunDataIngestion(const StageContext& ctx) {
   }
   if (table.rows.empty()) return InvalidArgument("data-ingestion: '" + source + "' has no rows");
   ASSIGN_OR_RETURN(std::string prefix, StagePrefix(ctx));
-  ASSIGN_OR_RETURN(nlohmann::json dataset, SaveTable(*ctx.artifacts, prefix + "dataset.csv", table));
+  ASSIGN_OR_RETURN(nlohmann::json dataset,
+                   SaveTable(*ctx.artifacts, prefix + "dataset.csv", table));
   Log(ctx, "ingested " + std::to_string(table.rows.size()) + " rows, " +
                std::to_string(table.columns.size()) + " columns from " + source + " → " +
                dataset["path"].get<std::string>() + " (sha256 " +

@@ -84,7 +84,8 @@ Result<nlohmann::json> RunDataPreparation(const StageContext& ctx) {
   ASSIGN_OR_RETURN(const nlohmann::json* in, UpstreamOf(ctx, "data-ingestion"));
   if (!in->contains("dataset") || !(*in)["dataset"].is_object())
     return InvalidArgument("the outputs of the 'data-ingestion' stage have no 'dataset'");
-  ASSIGN_OR_RETURN(std::string input_path, OutputString((*in)["dataset"], "data-ingestion", "path"));
+  ASSIGN_OR_RETURN(std::string input_path,
+                   OutputString((*in)["dataset"], "data-ingestion", "path"));
   ASSIGN_OR_RETURN(std::string nulls, StringParam(ctx, "nulls", "keep"));
   ASSIGN_OR_RETURN(bool dedupe, BoolParam(ctx, "dedupe", false));
   ASSIGN_OR_RETURN(double fraction, NumberParam(ctx, "reference_fraction", 0.5));
@@ -182,25 +183,26 @@ Result<nlohmann::json> RunDataPreparation(const StageContext& ctx) {
                   std::make_move_iterator(t.rows.end()));
 
   ASSIGN_OR_RETURN(std::string prefix, StagePrefix(ctx));
-  ASSIGN_OR_RETURN(nlohmann::json reference, SaveTable(*ctx.artifacts, prefix + "reference.csv", ref));
+  ASSIGN_OR_RETURN(nlohmann::json reference,
+                   SaveTable(*ctx.artifacts, prefix + "reference.csv", ref));
   ASSIGN_OR_RETURN(nlohmann::json current, SaveTable(*ctx.artifacts, prefix + "current.csv", cur));
   Log(ctx, "prepared " + std::to_string(n) + " of " + std::to_string(input_rows) + " rows (" +
-               std::to_string(dropped_nulls) + " dropped for nulls, " +
-               std::to_string(duplicates) + " duplicates): reference " +
-               std::to_string(ref.rows.size()) + ", current " + std::to_string(cur.rows.size()));
-  return nlohmann::json{{"input", input_path},
-                        {"input_rows", input_rows},
-                        {"rows", static_cast<int64_t>(n)},
-                        {"dropped_null_rows", dropped_nulls},
-                        {"filled_values", filled},
-                        {"duplicate_rows", duplicates},
-                        {"split", split_column.empty() ? "row order" : "order of " + split_column},
-                        {"reference_fraction", fraction},
-                        {"reference", reference},
-                        {"current", current},
-                        {"schema", reference["schema"]},
-                        {"datasets",
-                         {{"reference", reference["sha256"]}, {"current", current["sha256"]}}}};
+               std::to_string(dropped_nulls) + " dropped for nulls, " + std::to_string(duplicates) +
+               " duplicates): reference " + std::to_string(ref.rows.size()) + ", current " +
+               std::to_string(cur.rows.size()));
+  return nlohmann::json{
+      {"input", input_path},
+      {"input_rows", input_rows},
+      {"rows", static_cast<int64_t>(n)},
+      {"dropped_null_rows", dropped_nulls},
+      {"filled_values", filled},
+      {"duplicate_rows", duplicates},
+      {"split", split_column.empty() ? "row order" : "order of " + split_column},
+      {"reference_fraction", fraction},
+      {"reference", reference},
+      {"current", current},
+      {"schema", reference["schema"]},
+      {"datasets", {{"reference", reference["sha256"]}, {"current", current["sha256"]}}}};
 }
 
 }  // namespace studio::pipelines::stages::internal

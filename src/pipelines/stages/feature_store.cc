@@ -90,7 +90,8 @@ Result<nlohmann::json> RunFeatureStore(const StageContext& ctx) {
                              split + "'");
   ASSIGN_OR_RETURN(std::string ref_path,
                    OutputString((*prep)["reference"], "data-preparation", "path"));
-  ASSIGN_OR_RETURN(std::string cur_path, OutputString((*prep)["current"], "data-preparation", "path"));
+  ASSIGN_OR_RETURN(std::string cur_path,
+                   OutputString((*prep)["current"], "data-preparation", "path"));
   std::string default_table = ctx.pipeline.empty() ? "features" : ctx.pipeline;
   ASSIGN_OR_RETURN(std::string table, StringParam(ctx, "table", default_table));
   static const std::regex kTableName("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
@@ -105,8 +106,8 @@ Result<nlohmann::json> RunFeatureStore(const StageContext& ctx) {
     if (!f.is_object() || !f.contains("name") || !f.contains("expr") || !f["name"].is_string() ||
         !f["expr"].is_string())
       return InvalidArgument("each feature is {name, expr}");
-    ASSIGN_OR_RETURN(FeatureExpr e, ParseFeatureExpr(f["name"].get<std::string>(),
-                                                     f["expr"].get<std::string>()));
+    ASSIGN_OR_RETURN(FeatureExpr e,
+                     ParseFeatureExpr(f["name"].get<std::string>(), f["expr"].get<std::string>()));
     exprs.push_back(std::move(e));
   }
 
@@ -151,10 +152,13 @@ Result<nlohmann::json> RunFeatureStore(const StageContext& ctx) {
     RETURN_IF_ERROR(CheckCancelled(ctx));
     ASSIGN_OR_RETURN(int64_t version, NextVersion(*ctx.artifacts, table_dir));
     std::string dir = table_dir + "/v" + std::to_string(version) + "/";
-    ASSIGN_OR_RETURN(nlohmann::json reference, SaveTable(*ctx.artifacts, dir + "reference.csv", ref_out));
-    ASSIGN_OR_RETURN(nlohmann::json current, SaveTable(*ctx.artifacts, dir + "current.csv", cur_out));
+    ASSIGN_OR_RETURN(nlohmann::json reference,
+                     SaveTable(*ctx.artifacts, dir + "reference.csv", ref_out));
+    ASSIGN_OR_RETURN(nlohmann::json current,
+                     SaveTable(*ctx.artifacts, dir + "current.csv", cur_out));
     ASSIGN_OR_RETURN(auto profile_put, PutText(*ctx.artifacts, dir + "profile.json", profile_json));
-    ASSIGN_OR_RETURN(auto stats_put, PutText(*ctx.artifacts, dir + "statistics.json", stats.dump(2)));
+    ASSIGN_OR_RETURN(auto stats_put,
+                     PutText(*ctx.artifacts, dir + "statistics.json", stats.dump(2)));
     nlohmann::json manifest = {
         {"table", table},
         {"version", version},
@@ -163,8 +167,9 @@ Result<nlohmann::json> RunFeatureStore(const StageContext& ctx) {
         {"pipeline", ctx.pipeline},
         {"created_at", FormatRfc3339(NowMillis())},
         {"features", feature_list},
-        {"source", {{"reference", (*prep)["reference"].value("sha256", "")},
-                    {"current", (*prep)["current"].value("sha256", "")}}},
+        {"source",
+         {{"reference", (*prep)["reference"].value("sha256", "")},
+          {"current", (*prep)["current"].value("sha256", "")}}},
         {"reference", reference},
         {"current", current},
         {"profile", {{"path", dir + "profile.json"}, {"sha256", profile_put.sha256}}},
@@ -182,21 +187,21 @@ Result<nlohmann::json> RunFeatureStore(const StageContext& ctx) {
                  std::to_string(ref_out.columns.size()) + " columns, reference " +
                  std::to_string(ref_out.rows.size()) + " rows, current " +
                  std::to_string(cur_out.rows.size()) + " rows");
-    return nlohmann::json{{"table", table},
-                          {"version", version},
-                          {"path", dir},
-                          {"manifest", dir + "manifest.json"},
-                          {"reference", reference},
-                          {"current", current},
-                          {"reference_path", reference["path"]},
-                          {"profile_path", dir + "profile.json"},
-                          {"profile_sha256", profile_put.sha256},
-                          {"statistics_path", dir + "statistics.json"},
-                          {"statistics", stats},
-                          {"features", feature_list},
-                          {"datasets",
-                           {{"features_reference", reference["sha256"]},
-                            {"features_current", current["sha256"]}}}};
+    return nlohmann::json{
+        {"table", table},
+        {"version", version},
+        {"path", dir},
+        {"manifest", dir + "manifest.json"},
+        {"reference", reference},
+        {"current", current},
+        {"reference_path", reference["path"]},
+        {"profile_path", dir + "profile.json"},
+        {"profile_sha256", profile_put.sha256},
+        {"statistics_path", dir + "statistics.json"},
+        {"statistics", stats},
+        {"features", feature_list},
+        {"datasets",
+         {{"features_reference", reference["sha256"]}, {"features_current", current["sha256"]}}}};
   }
   return Status(ErrorCode::kResourceConflict,
                 "feature table " + table + ": could not claim a version (concurrent runs)");

@@ -72,7 +72,8 @@ Result<nlohmann::json> RunModelDeployment(const StageContext& ctx) {
     poll_ms = std::atoll(e);
   nlohmann::json d = created.body;
   std::string last;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(ctx.stage.timeout_seconds);
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(ctx.stage.timeout_seconds);
   while (true) {
     std::string status = d.value("status", "");
     if (status != last) {
@@ -82,25 +83,22 @@ Result<nlohmann::json> RunModelDeployment(const StageContext& ctx) {
     }
     if (status == "LIVE") break;
     if (status == "ROLLED_BACK" || status == "FAILED" || status == "REJECTED")
-      return InvalidArgument("deployment " + id + " of " + model + " version " + version +
-                             " to " + environment + " ended " + status + ": " + Reason(d));
+      return InvalidArgument("deployment " + id + " of " + model + " version " + version + " to " +
+                             environment + " ended " + status + ": " + Reason(d));
     RETURN_IF_ERROR(CheckCancelled(ctx));
     if (std::chrono::steady_clock::now() > deadline)
       return Status(ErrorCode::kTemporarilyUnavailable,
                     "deployment " + id + " still " + status + " after the stage's timeout");
     std::this_thread::sleep_for(std::chrono::milliseconds(poll_ms));
-    ASSIGN_OR_RETURN(HttpReply got, cp->Call("GET", "/api/v1/deployments/" + UrlEncode(id), nullptr));
+    ASSIGN_OR_RETURN(HttpReply got,
+                     cp->Call("GET", "/api/v1/deployments/" + UrlEncode(id), nullptr));
     if (RouteMissing(got)) return NoDeploymentsApi(cp->base(), got);
     RETURN_IF_ERROR(ReplyStatus(got, "GET /api/v1/deployments/" + id));
     if (!got.body.is_object()) return Internal("GET /api/v1/deployments/" + id + ": not JSON");
     d = got.body;
   }
-  return nlohmann::json{{"deployment_id", id},
-                        {"status", "LIVE"},
-                        {"model_name", model},
-                        {"version", version},
-                        {"environment", environment},
-                        {"strategy", strategy},
+  return nlohmann::json{{"deployment_id", id}, {"status", "LIVE"},           {"model_name", model},
+                        {"version", version},  {"environment", environment}, {"strategy", strategy},
                         {"deployment", d}};
 }
 

@@ -42,8 +42,8 @@ nlohmann::json TriggerMonitors(const StageContext& ctx, const std::string& model
   for (const auto& m : monitors) {
     std::string id = m.value("id", "");
     nlohmann::json item = {{"id", id}, {"name", m.value("name", "")}};
-    auto run = (*cp)->Send("POST", "/api/v1/monitors/" + UrlEncode(id) + "/run",
-                           nlohmann::json::object());
+    auto run =
+        (*cp)->Send("POST", "/api/v1/monitors/" + UrlEncode(id) + "/run", nlohmann::json::object());
     if (!run.ok()) {
       item["error"] = run.status().message();
     } else {
@@ -83,13 +83,15 @@ Result<nlohmann::json> RunModelMonitoring(const StageContext& ctx) {
     opts.threshold = t;
   }
 
-  ASSIGN_OR_RETURN(std::string profile_text, GetText(*ctx.artifacts, profile_path, kMaxDatasetBytes));
+  ASSIGN_OR_RETURN(std::string profile_text,
+                   GetText(*ctx.artifacts, profile_path, kMaxDatasetBytes));
   ASSIGN_OR_RETURN(auto profile, monitoring::ReferenceProfile::FromJson(profile_text));
   ASSIGN_OR_RETURN(std::string cur_text, GetText(*ctx.artifacts, cur_path, kMaxDatasetBytes));
   monitoring::CsvReadOptions read;
   for (const auto& c : profile.columns) read.kinds[c.name] = c.kind;
   ASSIGN_OR_RETURN(monitoring::Dataset current, monitoring::ParseCsv(cur_text, cur_path, read));
-  ASSIGN_OR_RETURN(monitoring::DriftReport report, monitoring::ComputeDrift(profile, current, opts));
+  ASSIGN_OR_RETURN(monitoring::DriftReport report,
+                   monitoring::ComputeDrift(profile, current, opts));
 
   ASSIGN_OR_RETURN(std::string prefix, StagePrefix(ctx));
   auto report_json = nlohmann::json::parse(monitoring::ReportToJson(report, false));
@@ -97,8 +99,8 @@ Result<nlohmann::json> RunModelMonitoring(const StageContext& ctx) {
   report_json["current_rows"] = current.rows;
   report_json["reference_profile"] = profile_path;
   report_json["current"] = cur_path;
-  ASSIGN_OR_RETURN(auto json_put, PutText(*ctx.artifacts, prefix + "drift_report.json",
-                                          report_json.dump(2)));
+  ASSIGN_OR_RETURN(auto json_put,
+                   PutText(*ctx.artifacts, prefix + "drift_report.json", report_json.dump(2)));
   monitoring::HtmlReportOptions html;
   html.title = "Data drift: " + ctx.pipeline + " run " + ctx.run_id;
   html.reference_name = profile_path;
@@ -129,9 +131,8 @@ Result<nlohmann::json> RunModelMonitoring(const StageContext& ctx) {
                         {"html_report_sha256", html_put.sha256},
                         {"reference_profile", profile_path},
                         {"current", cur_path}};
-  Log(ctx, "drift: " + std::to_string(report.drifted) + " of " +
-               std::to_string(report.evaluated) + " features drifted (share " +
-               std::to_string(report.share) + ", dataset drift " +
+  Log(ctx, "drift: " + std::to_string(report.drifted) + " of " + std::to_string(report.evaluated) +
+               " features drifted (share " + std::to_string(report.share) + ", dataset drift " +
                (report.dataset_drift ? "yes" : "no") + ")");
 
   if (report.dataset_drift) {

@@ -85,7 +85,8 @@ Result<nlohmann::json> RunModelRegistry(const StageContext& ctx) {
   ASSIGN_OR_RETURN(auto cp, ControlPlane::Connect(ctx));
   auto pkg = remote ? ReadRemotePackage(package) : registry::ReadModelPackage(package);
   if (!pkg.ok())
-    return Status(pkg.status().code(), "model package '" + package + "': " + pkg.status().message());
+    return Status(pkg.status().code(),
+                  "model package '" + package + "': " + pkg.status().message());
 
   std::string source;
   if (remote) {
@@ -134,10 +135,10 @@ Result<nlohmann::json> RunModelRegistry(const StageContext& ctx) {
   if (!description.empty()) body["description"] = description;
   ASSIGN_OR_RETURN(nlohmann::json v,
                    cp->Send("POST", "/api/v1/models/" + UrlEncode(name) + "/versions", body));
-  std::string version = v.contains("version") ? (v["version"].is_string()
-                                                      ? v["version"].get<std::string>()
-                                                      : v["version"].dump())
-                                              : "";
+  std::string version =
+      v.contains("version")
+          ? (v["version"].is_string() ? v["version"].get<std::string>() : v["version"].dump())
+          : "";
   if (version.empty()) return Internal("the control plane answered without a version number");
   Log(ctx, "registered " + name + " version " + version + " (" + pkg->flavor + ") from " + source);
   return nlohmann::json{{"model_name", name},

@@ -79,8 +79,8 @@ Result<nlohmann::json> RunRealtimeInference(const StageContext& ctx) {
         {"dataframe_split", {{"columns", names}, {"data", {RowJson(data.rows[i], cols)}}}}};
     auto t0 = std::chrono::steady_clock::now();
     auto res = http.Post(path, headers, body.dump(), "application/json");
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
-                    .count();
+    double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (!res)
       return Status(ErrorCode::kTemporarilyUnavailable,
                     "POST " + endpoint + ": no answer (" + httplib::to_string(res.error()) + ")");

@@ -20,8 +20,7 @@ Result<nlohmann::json> RunStage(const StageContext& ctx) {
       {"command", internal::RunCommand},
   };
   auto it = kBodies.find(ctx.stage.type);
-  if (it == kBodies.end())
-    return InvalidArgument("unknown stage type '" + ctx.stage.type + "'");
+  if (it == kBodies.end()) return InvalidArgument("unknown stage type '" + ctx.stage.type + "'");
   if (!ctx.artifacts)
     return InvalidArgument("stage '" + ctx.stage.id + "': no artifact store in the context");
   if (!ctx.stage.with.is_object())

@@ -25,8 +25,7 @@ ErrorCode CodeFromName(const std::string& name, int http_status) {
 
 class HttpControlPlane final : public ControlPlane {
  public:
-  HttpControlPlane(const std::string& base, const std::string& token)
-      : base_(base), http_(base) {
+  HttpControlPlane(const std::string& base, const std::string& token) : base_(base), http_(base) {
     http_.set_connection_timeout(10);
     http_.set_read_timeout(300);
     http_.set_write_timeout(300);
@@ -37,15 +36,16 @@ class HttpControlPlane final : public ControlPlane {
   Result<HttpReply> Call(const std::string& method, const std::string& path,
                          const nlohmann::json* body) override {
     std::string text = body ? body->dump() : "";
-    httplib::Result res = method == "GET"     ? http_.Get(path, headers_)
-                          : method == "POST"  ? http_.Post(path, headers_, text, "application/json")
-                          : method == "PUT"   ? http_.Put(path, headers_, text, "application/json")
-                          : method == "PATCH" ? http_.Patch(path, headers_, text, "application/json")
-                                              : http_.Delete(path, headers_, text, "application/json");
+    httplib::Result res = method == "GET"    ? http_.Get(path, headers_)
+                          : method == "POST" ? http_.Post(path, headers_, text, "application/json")
+                          : method == "PUT"  ? http_.Put(path, headers_, text, "application/json")
+                          : method == "PATCH"
+                              ? http_.Patch(path, headers_, text, "application/json")
+                              : http_.Delete(path, headers_, text, "application/json");
     if (!res)
-      return Status(ErrorCode::kTemporarilyUnavailable,
-                    method + " " + base_ + path + ": cannot reach the control plane (" +
-                        httplib::to_string(res.error()) + ")");
+      return Status(ErrorCode::kTemporarilyUnavailable, method + " " + base_ + path +
+                                                            ": cannot reach the control plane (" +
+                                                            httplib::to_string(res.error()) + ")");
     HttpReply r;
     r.status = res->status;
     r.raw = res->body;
@@ -99,9 +99,9 @@ class HttpControlPlane final : public ControlPlane {
  private:
   Status Finish(const httplib::Result& res, const std::string& what) {
     if (!res)
-      return Status(ErrorCode::kTemporarilyUnavailable,
-                    what + ": cannot reach the control plane (" + httplib::to_string(res.error()) +
-                        ")");
+      return Status(
+          ErrorCode::kTemporarilyUnavailable,
+          what + ": cannot reach the control plane (" + httplib::to_string(res.error()) + ")");
     HttpReply r;
     r.status = res->status;
     if (r.status < 400) return Status::Ok();
@@ -122,9 +122,8 @@ class HttpControlPlane final : public ControlPlane {
 
 Status ReplyStatus(const HttpReply& reply, const std::string& what) {
   if (reply.status > 0 && reply.status < 400) return Status::Ok();
-  std::string msg = reply.message.empty()
-                        ? what + ": HTTP " + std::to_string(reply.status)
-                        : what + ": " + reply.message;
+  std::string msg = reply.message.empty() ? what + ": HTTP " + std::to_string(reply.status)
+                                          : what + ": " + reply.message;
   return Status(CodeFromName(reply.error_code, reply.status), msg);
 }
 

@@ -47,9 +47,9 @@ Status NeedNumeric(const Table& ref, const Table& cur, size_t c, const std::stri
       const std::string& f = t->rows[r][c];
       double d;
       if (!IsMissing(f) && !ParseFloat(f, &d))
-        return InvalidArgument("feature '" + feature + "': column '" + col +
-                               "' is not numeric (" + (t == &ref ? "reference" : "current") +
-                               " row " + std::to_string(r + 1) + " has '" + f + "')");
+        return InvalidArgument("feature '" + feature + "': column '" + col + "' is not numeric (" +
+                               (t == &ref ? "reference" : "current") + " row " +
+                               std::to_string(r + 1) + " has '" + f + "')");
     }
   return Status::Ok();
 }
@@ -61,8 +61,8 @@ Result<FeatureExpr> ParseFeatureExpr(const std::string& name, const std::string&
   f.name = name;
   std::string expr = Trim(expr_in);
   auto bad = [&](const std::string& why) {
-    return InvalidArgument("feature '" + name + "': cannot read expression '" + expr_in + "': " +
-                           why +
+    return InvalidArgument("feature '" + name + "': cannot read expression '" + expr_in +
+                           "': " + why +
                            " (expected col, a / b, log(x), one_hot(col) or "
                            "bucketize(col, [e1, e2, ...]))");
   };

@@ -73,8 +73,7 @@ Result<Table> ParseCsvTable(std::string_view data, const std::string& source, in
           return LineError(source, line, "unexpected character after a closing quote");
       } else {
         while (i < data.size() && data[i] != ',' && data[i] != '\n' && data[i] != '\r') {
-          if (data[i] == '"')
-            return LineError(source, line, "a quote inside an unquoted field");
+          if (data[i] == '"') return LineError(source, line, "a quote inside an unquoted field");
           field.push_back(data[i++]);
         }
       }
@@ -97,7 +96,8 @@ Result<Table> ParseCsvTable(std::string_view data, const std::string& source, in
         if (name.empty())
           return LineError(source, start_line,
                            "column " + std::to_string(c + 1) + " of the header has no name");
-        if (seen.count(name)) return LineError(source, start_line, "duplicate column '" + name + "'");
+        if (seen.count(name))
+          return LineError(source, start_line, "duplicate column '" + name + "'");
         seen[name] = 1;
         t.columns.push_back(name);
       }
@@ -114,8 +114,7 @@ Result<Table> ParseCsvTable(std::string_view data, const std::string& source, in
   return t;
 }
 
-Result<Table> ParseNdjsonTable(std::string_view data, const std::string& source,
-                               int64_t max_rows) {
+Result<Table> ParseNdjsonTable(std::string_view data, const std::string& source, int64_t max_rows) {
   Table t;
   std::unordered_map<std::string, size_t> index;
   std::vector<nlohmann::json> records;

@@ -86,8 +86,8 @@ Result<std::string> GetText(artifacts::ArtifactStore& store, const std::string& 
   std::string out;
   RETURN_IF_ERROR(store.Get(path, [&](std::string_view chunk) -> Status {
     if (out.size() + chunk.size() > max_bytes)
-      return InvalidArgument("artifact '" + path + "' is larger than " +
-                             std::to_string(max_bytes) + " bytes");
+      return InvalidArgument("artifact '" + path + "' is larger than " + std::to_string(max_bytes) +
+                             " bytes");
     out.append(chunk);
     return Status::Ok();
   }));

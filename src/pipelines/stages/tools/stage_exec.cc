@@ -18,8 +18,8 @@
 
 int main(int argc, char** argv) {
   using studio::pipelines::stages::StageContext;
-  std::map<std::string, std::string> a = {{"--id", "stage"},    {"--with", "{}"},
-                                          {"--upstream", "{}"}, {"--run", "run-1"},
+  std::map<std::string, std::string> a = {{"--id", "stage"},        {"--with", "{}"},
+                                          {"--upstream", "{}"},     {"--run", "run-1"},
                                           {"--project", "default"}, {"--pipeline", "pipeline"}};
   if (const char* s = std::getenv("STUDIO_SERVER")) a["--server"] = s;
   if (const char* t = std::getenv("STUDIO_TOKEN")) a["--token"] = t;
