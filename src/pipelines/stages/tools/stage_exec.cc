@@ -1,7 +1,7 @@
 // studio-stage-exec: runs one pipeline stage body from the command line — the integration
 // tests' driver (tests/integration/test_pipeline_stages.py), also handy to try a stage by hand.
 //
-//   studio-stage-exec --type data-ingestion --id ingest --with '{"source":"data.csv"}' \
+//   studio-stage-exec --type data-ingestion --id ingest --with '{"source":"data.csv"}'
 //       --artifacts file:///tmp/artifacts [--upstream JSON] [--needs a,b] [--run RUN]
 //       [--project P] [--pipeline NAME] [--git-sha SHA] [--server URL] [--token T]
 //
