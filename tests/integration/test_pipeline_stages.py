@@ -7,12 +7,15 @@ import csv
 import hashlib
 import json
 import os
+import http.server
+import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import unittest
 
-from harness import REPO_ROOT, STUDIO_BIN, StudioTestCase, run_cli
+from harness import REPO_ROOT, STUDIO_BIN, StudioTestCase, run_cli, skip_unless_sqlite_run
 
 sys.path.insert(0, str(REPO_ROOT / "tests" / "serving"))
 from serving_harness import ModelServerProcess, fixtures  # noqa: E402
@@ -263,6 +266,185 @@ class PipelineStagesTests(StudioTestCase):
                          run="run-ci4", env=env2)
         self.assertEqual(out["commit_status"]["state"], "success")
         self.assertGreaterEqual(out["lock_errors_ignored"], 1)
+
+
+def run_stage_exec(args, env=None):
+    full_env = {k: v for k, v in os.environ.items()
+                if not k.startswith("STUDIO_") and not k.startswith("AWS_")}
+    full_env["STUDIO_DEPLOY_POLL_MS"] = "20"
+    full_env.update(env or {})
+    return subprocess.run([STAGE_EXEC] + args, capture_output=True, text=True, timeout=120,
+                          env=full_env)
+
+
+class _DeploymentsApi(http.server.BaseHTTPRequestHandler):
+    """The deployments API's contract as the stage uses it (issue 7 builds the real one): POST
+    creates, GET answers the next status of the scripted sequence for that model."""
+    scripts = {}
+    requests = []
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, body):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.requests.append(("POST", self.path, body, self.headers.get("Authorization")))
+        if self.path != "/api/v1/deployments":
+            return self.reply(404, {"error_code": "ENDPOINT_NOT_FOUND", "message": "no route"})
+        if body["model"] == "missing":
+            return self.reply(404, {"error_code": "RESOURCE_DOES_NOT_EXIST",
+                                    "message": "model version missing/1 does not exist"})
+        steps = list(self.scripts[body["model"]])
+        _DeploymentsApi.scripts[body["model"] + "#live"] = steps
+        self.reply(202, {"id": "dep-" + body["model"], "status": steps.pop(0)})
+
+    def do_GET(self):
+        self.requests.append(("GET", self.path, None, self.headers.get("Authorization")))
+        model = self.path.rsplit("dep-", 1)[-1]
+        steps = self.scripts[model + "#live"]
+        status = steps.pop(0) if len(steps) > 1 else steps[0]
+        body = {"id": "dep-" + model, "status": status}
+        if status in ("ROLLED_BACK", "FAILED", "REJECTED"):
+            body["status_message"] = "canary error rate 0.2 > 0.05"
+        self.reply(200, body)
+
+
+@skip_unless_sqlite_run()
+class DeploymentContractTests(unittest.TestCase):
+    """model-deployment against a local endpoint speaking the deployments API contract."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _DeploymentsApi)
+        cls.thread = threading.Thread(target=cls.httpd.serve_forever, daemon=True)
+        cls.thread.start()
+        cls.base = f"http://127.0.0.1:{cls.httpd.server_address[1]}"
+        cls.artifacts = tempfile.mkdtemp(prefix="stages-deploy-")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.httpd.shutdown()
+        cls.httpd.server_close()
+        shutil.rmtree(cls.artifacts, ignore_errors=True)
+
+    def deploy(self, model, with_=None):
+        upstream = {"register": {"type": "model-registry", "model_name": model, "version": "3"}}
+        return run_stage_exec(["--type", "model-deployment", "--id", "deploy", "--with",
+                               json.dumps(with_ or {"environment": "staging", "strategy": "canary",
+                                                    "canary_percent": 10}),
+                               "--upstream", json.dumps(upstream), "--project", "p", "--run", "r9",
+                               "--artifacts", "file://" + self.artifacts, "--server", self.base,
+                               "--token", "tok"])
+
+    def test_waits_through_approval_until_live(self):
+        _DeploymentsApi.scripts["good"] = ["PENDING_APPROVAL", "PENDING_APPROVAL", "DEPLOYING",
+                                           "LIVE"]
+        _DeploymentsApi.requests.clear()
+        r = self.deploy("good")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = json.loads(r.stdout)
+        self.assertEqual(out["deployment_id"], "dep-good")
+        self.assertEqual(out["status"], "LIVE")
+        self.assertIn("PENDING_APPROVAL — waiting for approvals", r.stderr)
+        method, path, body, auth = _DeploymentsApi.requests[0]
+        self.assertEqual((method, path, auth), ("POST", "/api/v1/deployments", "Bearer tok"))
+        self.assertEqual(body, {"project": "p", "model": "good", "version": 3,
+                                "environment": "staging", "strategy": "canary",
+                                "canary_percent": 10, "pipeline_run_id": "r9"})
+        gets = [r for r in _DeploymentsApi.requests if r[0] == "GET"]
+        self.assertEqual(len(gets), 3)
+        self.assertEqual(gets[0][1], "/api/v1/deployments/dep-good")
+
+    def test_rolled_back_fails_with_the_reason(self):
+        _DeploymentsApi.scripts["bad"] = ["DEPLOYING", "ROLLED_BACK"]
+        r = self.deploy("bad")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("ended ROLLED_BACK: canary error rate 0.2 > 0.05", r.stderr)
+
+    def test_a_missing_version_is_not_a_missing_api(self):
+        r = self.deploy("missing")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("model version missing/1 does not exist", r.stderr)
+        self.assertNotIn("not available", r.stderr)
+
+
+@skip_unless_sqlite_run()
+class S3IngestionTests(unittest.TestCase):
+    """data-ingestion from an s3:// prefix on a real S3-compatible server (s3rver), objects put
+    there by awscli."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not os.path.exists(REPO_ROOT / "node_modules" / "s3rver"):
+            raise unittest.SkipTest("node_modules/s3rver is missing: run scripts/install-deps.sh")
+        cls.tmp = tempfile.mkdtemp(prefix="stages-s3-")
+        os.makedirs(os.path.join(cls.tmp, "data"))
+        cls.proc = subprocess.Popen(
+            ["node", "--openssl-legacy-provider", str(REPO_ROOT / "tests" / "s3" / "run-s3rver.js"),
+             os.path.join(cls.tmp, "data")], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        line = cls.proc.stdout.readline().decode()
+        assert line.startswith("PORT "), line
+        cls.endpoint = f"http://127.0.0.1:{int(line.split()[1])}"
+        cls.env = {"AWS_ACCESS_KEY_ID": "S3RVER", "AWS_SECRET_ACCESS_KEY": "S3RVER",
+                   "AWS_REGION": "us-east-1", "STUDIO_S3_ENDPOINT": cls.endpoint}
+        cls.aws("s3", "mb", "s3://stagedata")
+        files = {"in/part-1.csv": "a,b\n1,x\n2,y\n", "in/part-2.csv": "a,b\n3,z\n",
+                 "in/readme.txt": "not data\n", "in/sub/part-3.csv": "a,b\n9,q\n"}
+        for key, text in files.items():
+            path = os.path.join(cls.tmp, "upload")
+            with open(path, "w") as f:
+                f.write(text)
+            cls.aws("s3", "cp", path, f"s3://stagedata/{key}")
+
+    @classmethod
+    def aws(cls, *args):
+        env = dict(os.environ, AWS_ACCESS_KEY_ID="S3RVER", AWS_SECRET_ACCESS_KEY="S3RVER",
+                   AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE="/dev/null",
+                   AWS_SHARED_CREDENTIALS_FILE="/dev/null", AWS_PAGER="",
+                   AWS_EC2_METADATA_DISABLED="true")
+        subprocess.run(["/usr/bin/aws", "--endpoint-url", cls.endpoint] + list(args), env=env,
+                       check=True, capture_output=True, timeout=60)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proc.stdin.close()
+        cls.proc.terminate()
+        cls.proc.wait(timeout=20)
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def ingest(self, source):
+        return run_stage_exec(["--type", "data-ingestion", "--id", "ingest", "--with",
+                               json.dumps({"source": source}), "--run", "r1",
+                               "--artifacts", "file://" + os.path.join(self.tmp, "art")],
+                              env=self.env)
+
+    def test_prefix_concatenates_the_csv_objects_in_key_order(self):
+        os.makedirs(os.path.join(self.tmp, "art"), exist_ok=True)
+        r = self.ingest("s3://stagedata/in/")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = json.loads(r.stdout)
+        self.assertEqual(out["files"], 2)
+        self.assertEqual(out["rows"], 3)
+        with open(os.path.join(self.tmp, "art", out["dataset"]["path"])) as f:
+            data = f.read()
+        self.assertEqual(data, "a,b\n1,x\n2,y\n3,z\n")
+        self.assertEqual(out["sha256"], hashlib.sha256(data.encode()).hexdigest())
+
+        r = self.ingest("s3://stagedata/in/sub/part-3.csv")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["rows"], 1)
+
+        r = self.ingest("s3://stagedata/nothing-here/")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("no .csv objects under 's3://stagedata/nothing-here/'", r.stderr)
 
 
 if __name__ == "__main__":
