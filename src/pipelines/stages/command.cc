@@ -78,28 +78,44 @@ Result<nlohmann::json> RunCommand(const StageContext& ctx) {
   int64_t bytes = 0;
   bool killed = false;
   char buf[8192];
-  while (true) {
+  // Output is read until the command exits; what it left in the pipe is drained then. A
+  // background process that keeps the pipe open does not hold the stage.
+  int status = 0;
+  bool reaped = false;
+  auto append = [&](const char* data, ssize_t n) {
+    bytes += n;
+    if (ctx.log) {
+      ctx.log->write(data, n);
+      ctx.log->flush();
+    }
+  };
+  while (!reaped) {
     pollfd p{fds[0], POLLIN, 0};
     int r = poll(&p, 1, 200);
-    if (r < 0 && errno != EINTR) break;
     if (!killed && ctx.cancelled && ctx.cancelled()) {
       kill(pid, SIGKILL);
       killed = true;
     }
-    if (r <= 0) continue;
-    ssize_t n = read(fds[0], buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    bytes += n;
-    if (ctx.log) {
-      ctx.log->write(buf, n);
-      ctx.log->flush();
+    if (r > 0) {
+      ssize_t n = read(fds[0], buf, sizeof buf);
+      if (n > 0) {
+        append(buf, n);
+        continue;
+      }
+      if (n == 0) {  // EOF: wait for the exit itself
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        reaped = true;
+        break;
+      }
     }
+    pid_t w = waitpid(pid, &status, WNOHANG);
+    if (w == pid) reaped = true;
   }
+  // Drain without blocking.
+  fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
+  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) append(buf, n);
   close(fds[0]);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
   int exec_errno = 0;
   ssize_t got = read(err_pipe[0], &exec_errno, sizeof exec_errno);
   close(err_pipe[0]);

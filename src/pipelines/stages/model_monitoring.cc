@@ -59,6 +59,8 @@ nlohmann::json TriggerMonitors(const StageContext& ctx, const std::string& model
     }
     out["monitors"].push_back(item);
   }
+  if (monitors.empty())
+    out["note"] = "no monitor in project " + ctx.project + " targets model " + model;
   return out;
 }
 

@@ -52,8 +52,15 @@ Result<nlohmann::json> RunRealtimeInference(const StageContext& ctx) {
   }
   std::string origin, path;
   RETURN_IF_ERROR(SplitUrl(endpoint, &origin, &path));
+  // The registered version's signature picks the columns; without a model-registry stage in
+  // the run (an `endpoint` tested on its own) every column is sent.
   std::string model, version;
-  ASSIGN_OR_RETURN(std::vector<std::string> columns, SignatureColumns(ctx, *cp, &model, &version));
+  std::vector<std::string> columns;
+  if (UpstreamOf(ctx, "model-registry").ok()) {
+    ASSIGN_OR_RETURN(columns, SignatureColumns(ctx, *cp, &model, &version));
+  } else {
+    Log(ctx, "no model-registry stage in this run: sending every column");
+  }
   std::string data_path;
   ASSIGN_OR_RETURN(Table data, LoadCurrentSplit(ctx, &data_path));
   ASSIGN_OR_RETURN(std::vector<size_t> cols, SelectColumns(data, columns));

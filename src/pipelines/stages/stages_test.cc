@@ -404,6 +404,11 @@ TEST_F(StagesTest, CommandStreamsOutputAndFailsOnNonZeroExit) {
   EXPECT_NE(out.status().message().find("cannot run '/nonexistent/tool'"), std::string::npos)
       << out.status().message();
 
+  // A background process holding the output pipe does not hold the stage.
+  out = Run("command", "cmd", {{"command", {"/bin/sh", "-c", "sleep 3 & echo done"}}});
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  EXPECT_NE(log_.str().find("done\n"), std::string::npos);
+
   out = Run("command", "cmd", {{"command", {"/bin/sh", "-c", "kill -9 $$"}}});
   ASSERT_FALSE(out.ok());
   EXPECT_NE(out.status().message().find("killed by signal 9"), std::string::npos);
@@ -430,6 +435,22 @@ TEST_F(StagesTest, ControlPlaneStagesNeedAServerAndTheirUpstream) {
   out = Run("no-such-type", "x", json::object());
   ASSERT_FALSE(out.ok());
   EXPECT_NE(out.status().message().find("unknown stage type 'no-such-type'"), std::string::npos);
+}
+
+TEST_F(StagesTest, CommandIsKilledWhenTheRunIsCancelled) {
+  StageContext ctx;
+  ctx.run_id = "run-1";
+  ctx.stage.id = "cmd";
+  ctx.stage.type = "command";
+  ctx.stage.with = {{"command", {"/bin/sh", "-c", "echo started; exec sleep 30"}}};
+  ctx.artifacts = store_.get();
+  ctx.log = &log_;
+  // Cancelled once the command has printed its first line.
+  ctx.cancelled = [&] { return log_.str().find("started") != std::string::npos; };
+  auto out = RunStage(ctx);
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code(), ErrorCode::kResourceConflict);
+  EXPECT_NE(out.status().message().find("was cancelled"), std::string::npos);
 }
 
 TEST(FeatureExprTest, ParsesTheDeclaredForms) {
