@@ -12,6 +12,10 @@ Authorization structure and the SigV4 signature (recomputed here with hmac/hashl
 body against botocore's service models (JSON bodies validated, Query bodies re-serialized by
 botocore's QuerySerializer and compared pair by pair, and the exact percent-encoding).
 
+Scenarios: bluegreen (prod, 3 replicas auto-scaling to 10), create-error (an AWS JSON error),
+dev (1 replica, in-place replacement through UpdateService, two racing SetWeights), unhealthy
+(a green whose targets stay unhealthy: StartSlot times out and green never gets traffic).
+
 Usage: /usr/bin/python3 ecs_wire_test.py PATH/TO/ecs_wire_driver
 """
 import datetime
@@ -114,6 +118,9 @@ class FakeAws:
             return 200, {"service": self.service_json(svc)}
         if op == "UpdateService":
             svc = self.services[p["service"]]
+            if p.get("taskDefinition", svc["taskDefinition"]) != svc["taskDefinition"]:
+                svc["taskDefinition"] = p["taskDefinition"]
+                svc["rollout_left"] = 2  # a new deployment: IN_PROGRESS for two more looks
             if "desiredCount" in p:
                 svc["desired"] = p["desiredCount"]
                 svc["running"] = min(svc["running"], svc["desired"])
@@ -132,7 +139,10 @@ class FakeAws:
                     # 0, 1, 2, … running tasks on successive polls, up to the desired count.
                     svc["running"] = min(svc["desired"], svc["polls"])
                     svc["polls"] += 1
-                out.append(self.service_json(svc))
+                rolling = svc.get("rollout_left", 0) > 0
+                if rolling:
+                    svc["rollout_left"] -= 1
+                out.append(self.service_json(svc, rolling))
             return 200, {"services": out, "failures": failures_}
         if op == "DeleteService":
             svc = self.services[p["service"]]
@@ -143,8 +153,8 @@ class FakeAws:
             return 200, {"service": self.service_json(svc)}
         return 400, {"__type": "UnknownOperationException", "message": op}
 
-    def service_json(self, svc):
-        done = svc["running"] == svc["desired"]
+    def service_json(self, svc, rolling=False):
+        done = svc["running"] == svc["desired"] and not rolling
         return {
             "serviceArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/mlops/{svc['name']}",
             "serviceName": svc["name"], "status": svc["status"],
@@ -224,11 +234,14 @@ class FakeAws:
             full = svc is not None and running == svc["desired"] and running > 0
             # Registered targets start "initial"; the second full look finds them healthy.
             state = "healthy" if full and tg["full_polls"] >= 1 else "initial"
+            if self.scenario == "unhealthy" and name.endswith("-green") and running:
+                state = "unhealthy"  # /ready never answers 200
             if full:
                 tg["full_polls"] += 1
             members = ""
             for i in range(running):
-                reason = "" if state == "healthy" else "<Reason>Elb.RegistrationInProgress</Reason>"
+                reason = {"healthy": "", "initial": "<Reason>Elb.RegistrationInProgress</Reason>",
+                          "unhealthy": "<Reason>Target.ResponseCodeMismatch</Reason>"}[state]
                 members += (f"<member><HealthCheckPort>8080</HealthCheckPort><Target>"
                             f"<Id>10.0.1.{10 + i}</Id><Port>8080</Port></Target><TargetHealth>"
                             f"<State>{state}</State>{reason}</TargetHealth></member>")
@@ -632,10 +645,87 @@ def create_error(driver):
     check(ops(fake)[-1] == "CreateService", f"create-error sequence {ops(fake)}")
 
 
+def weights_of(rec):
+    return [(g["TargetGroupArn"], g["Weight"])
+            for g in rec["params"]["DefaultActions"][0]["ForwardConfig"]["TargetGroups"]]
+
+
+def dev(driver):
+    fake, steps, port = run(driver, "dev")
+    for i, rec in enumerate(fake.records):
+        check_request(rec, port, i)
+    for name in ("start_blue", "weights_blue_100", "start_blue_v2", "start_green",
+                 "weights_race_a", "weights_race_b", "weights_green_100", "stop_blue"):
+        s = steps.get(name)
+        check(s is not None and s["ok"], f"dev step {name}: {s}")
+    wait1 = ["DescribeServices", "DescribeTargetHealth"]
+    start = (["RegisterTaskDefinition", "RegisterTaskDefinition", "CreateTargetGroup",
+              "DescribeListeners", "ModifyListener", "DescribeServices", "CreateService"]
+             + wait1 * 3)  # 0 running, 1 running (initial), 1 running (healthy)
+    replace = (["RegisterTaskDefinition", "CreateTargetGroup", "DescribeListeners",
+                "DescribeServices", "UpdateService"]
+               + wait1 * 3)  # rollout IN_PROGRESS twice, then COMPLETED
+    start_green = (["RegisterTaskDefinition", "CreateTargetGroup", "DescribeListeners",
+                    "ModifyListener", "DescribeServices", "CreateService"] + wait1 * 3)
+    want = (start + ["DescribeListeners", "ModifyListener"] + replace + start_green
+            + ["DescribeListeners", "ModifyListener"] * 3
+            + ["DescribeListeners", "ModifyListener", "DescribeServices",
+               "DeregisterScalableTarget", "UpdateService", "DeleteService", "DescribeServices",
+               "DeleteTargetGroup", "DeleteTargetGroup"])
+    check(ops(fake) == want, f"dev call sequence:\n  got  {ops(fake)}\n  want {want}")
+    check(not any(r["op"] in ("RegisterScalableTarget", "PutScalingPolicy")
+                  for r in fake.records), "dev: no auto-scaling")
+    dereg = find(fake, "DeregisterScalableTarget")
+    check(dereg is not None and dereg["status"] == 400, "dev: DeregisterScalableTarget answered "
+                                                        "ObjectNotFoundException, and was ignored")
+    cs = find(fake, "CreateService")["params"]
+    check(cs["desiredCount"] == 1, f"dev: desiredCount {cs['desiredCount']}")
+    up = find(fake, "UpdateService")["params"]
+    check(up["service"] == "studio-churn-dev-blue" and up["desiredCount"] == 1
+          and up["taskDefinition"].endswith("task-definition/studio-churn-dev-blue:2"),
+          f"dev: in-place replacement {up}")
+    td = find(fake, "RegisterTaskDefinition", 2)["params"]
+    check(td["containerDefinitions"][0]["command"][3] == "models:/churn/2"
+          and (td["cpu"], td["memory"]) == ("512", "1024"), f"dev: v2 task definition {td}")
+    # The two racing SetWeights each read then wrote the listener, one after the other.
+    blue_tg, green_tg = tg_arn("st-churn-dev-blue"), tg_arn("st-churn-dev-green")
+    mods = [r for r in fake.records if r["op"] == "ModifyListener"]
+    race = [weights_of(mods[3]), weights_of(mods[4])]
+    a = [(blue_tg, 50), (green_tg, 50)]
+    b = [(blue_tg, 20), (green_tg, 80)]
+    check(race in ([a, b], [b, a]), f"dev: racing weights {race}")
+    check(weights_of(mods[5]) == [(blue_tg, 0), (green_tg, 100)], "dev: green 100")
+    check([g["Weight"] for g in fake.forward()] == [100], "dev: listener ends on green alone")
+
+
+def unhealthy(driver):
+    fake, steps, port = run(driver, "unhealthy")
+    for i, rec in enumerate(fake.records):
+        check_request(rec, port, i)
+    s = steps.get("start_green")
+    check(s is not None and not s["ok"] and s["code"] == "TEMPORARILY_UNAVAILABLE"
+          and "not ready within 300 ms" in s["message"] and "unhealthy" in s["message"],
+          f"unhealthy: start_green {s}")
+    s = steps.get("green_healthy")
+    check(s is not None and s["ok"] and s["value"] is False, f"unhealthy: SlotHealthy {s}")
+    s = steps.get("stop_green")
+    check(s is not None and s["ok"], f"unhealthy: stop_green {s}")
+    green_tg = tg_arn("st-churn-dev-green")
+    for r in fake.records:
+        if r["op"] == "ModifyListener":
+            check(all(w == 0 for arn, w in weights_of(r) if arn == green_tg),
+                  f"unhealthy: green got traffic {weights_of(r)}")
+    check([(g["TargetGroupArn"], g["Weight"]) for g in fake.forward()]
+          == [(tg_arn("st-churn-dev-blue"), 100)], "unhealthy: blue keeps all the traffic")
+    check("st-churn-dev-green" not in fake.target_groups, "unhealthy: green cleaned up")
+
+
 def main():
     driver = sys.argv[1]
     bluegreen(driver)
     create_error(driver)
+    dev(driver)
+    unhealthy(driver)
     if failures:
         print(f"{len(failures)} failure(s):")
         for f in failures:
