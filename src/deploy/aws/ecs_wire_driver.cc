@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
   const std::string scenario = argv[2];
   aws::EcsTargetOptions o;
   o.region = "us-east-1";
-  o.ecs_endpoint = o.elbv2_endpoint = o.autoscaling_endpoint = endpoint;
+  o.ecs_endpoint = o.elbv2_endpoint = o.autoscaling_endpoint = o.monitoring_endpoint = endpoint;
   o.environments["prod"] = Infra();
   o.environments["dev"] = Infra();
   o.poll_interval = std::chrono::milliseconds(5);
@@ -125,6 +125,13 @@ int main(int argc, char** argv) {
   Report("stop_blue", t.StopSlot(scope, "blue"));
   auto blue = t.SlotHealthy(scope, "blue");
   Report("blue_healthy_after_stop", blue.status());
-  Report("metrics", t.Metrics(scope, "green").status());
+  auto m = t.Metrics(scope, "green");
+  Report("metrics", m.status(),
+         m.ok() ? nlohmann::json{{"requests", m->requests},
+                                 {"errors", m->errors},
+                                 {"p50_ms", m->p50_ms},
+                                 {"p99_ms", m->p99_ms}}
+                : nlohmann::json(nullptr));
+  Report("metrics_stopped_slot", t.Metrics(scope, "blue").status());
   return 0;
 }

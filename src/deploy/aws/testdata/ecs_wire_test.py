@@ -52,7 +52,9 @@ MODELS = {
     "ecs": SESSION.get_service_model("ecs"),
     "elasticloadbalancing": SESSION.get_service_model("elbv2"),
     "application-autoscaling": SESSION.get_service_model("application-autoscaling"),
+    "monitoring": SESSION.get_service_model("cloudwatch"),
 }
+QUERY_VERSIONS = {"elasticloadbalancing": "2015-12-01", "monitoring": "2010-08-01"}
 
 failures = []
 
@@ -266,6 +268,39 @@ class FakeAws:
             return 200, self.xml(op, "")
         return 400, xml_error("InvalidAction", f"Could not find operation {op}")
 
+    # CloudWatch ---------------------------------------------------------------------------
+    def cloudwatch(self, op, p):
+        if op != "GetMetricData":
+            return 400, xml_error("InvalidAction", f"Could not find operation {op}")
+        # Scripted figures of the green target group: 250 requests, 5 target 5xx, 1 connection
+        # error, p50 12 ms, p99 87 ms (one datapoint per query: one period over the window).
+        values = {"RequestCount": 250.0, "HTTPCode_Target_5XX_Count": 5.0,
+                  "TargetConnectionErrorCount": 1.0}
+        members = ""
+        for q in p["MetricDataQueries"]:
+            metric = q["MetricStat"]["Metric"]
+            dims = {d["Name"]: d["Value"] for d in metric["Dimensions"]}
+            green = dims.get("TargetGroup", "").startswith("targetgroup/st-churn-prod-green/")
+            v = values.get(metric["MetricName"])
+            if metric["MetricName"] == "TargetResponseTime":
+                v = {"p50": 0.012, "p99": 0.087}.get(q["MetricStat"]["Stat"])
+            ts = f"<Timestamps><member>{p['StartTime']}</member></Timestamps>"
+            vals = f"<Values><member>{v}</member></Values>" if green and v is not None else \
+                "<Values/>"
+            # AWS does not promise an order inside a result: put the lists before <Id> once.
+            if q["Id"] == "p99":
+                members += (f"<member>{ts}{vals}<Label>{metric['MetricName']}</Label>"
+                            f"<Id>{q['Id']}</Id><StatusCode>Complete</StatusCode></member>")
+            else:
+                members += (f"<member><Id>{q['Id']}</Id><Label>{metric['MetricName']}</Label>"
+                            f"{ts}{vals}<StatusCode>Complete</StatusCode></member>")
+        ns = "http://monitoring.amazonaws.com/doc/2010-08-01/"
+        return 200, (f'<GetMetricDataResponse xmlns="{ns}"><GetMetricDataResult>'
+                     f"<MetricDataResults>{members}</MetricDataResults><Messages/>"
+                     "</GetMetricDataResult><ResponseMetadata><RequestId>"
+                     "c0ffee00-0000-4000-8000-000000000000</RequestId></ResponseMetadata>"
+                     "</GetMetricDataResponse>")
+
     def xml(self, op, inner):
         return (f'<{op}Response xmlns="{ELB_NS}"><{op}Result>{inner}</{op}Result>'
                 f"<ResponseMetadata><RequestId>{len(self.records):08d}-0000-4000-8000-000000000000"
@@ -383,13 +418,18 @@ def make_handler(fake):
                 else:
                     pairs = urllib.parse.parse_qsl(body.decode(), keep_blank_values=True,
                                                    strict_parsing=True)
-                    rec["api"], rec["op"], rec["pairs"] = "elasticloadbalancing", dict(pairs).get(
-                        "Action", ""), pairs
-                    op_model = MODELS["elasticloadbalancing"].operation_model(rec["op"])
+                    form = dict(pairs)
+                    api = "monitoring" if form.get("Version") == "2010-08-01" else \
+                        "elasticloadbalancing"
+                    rec["api"], rec["op"], rec["pairs"] = api, form.get("Action", ""), pairs
+                    op_model = MODELS[api].operation_model(rec["op"])
                     params = unflatten([p for p in pairs if p[0] not in ("Action", "Version")],
                                        op_model.input_shape)
                     rec["params"] = params
-                    status, answer = fake.elb(rec["op"], params)
+                    if api == "monitoring":
+                        status, answer = fake.cloudwatch(rec["op"], params)
+                    else:
+                        status, answer = fake.elb(rec["op"], params)
                 rec["status"] = status
                 fake.records.append(rec)
             if isinstance(answer, dict):
@@ -463,7 +503,7 @@ def check_signature(rec, port, what):
     check(m["service"] == rec["api"], f"{what}: signing name {m['service']} for {rec['api']}")
     signed = m["signed"].split(";")
     want_signed = ["content-type", "host", "x-amz-date", "x-amz-security-token"]
-    if rec["api"] != "elasticloadbalancing":
+    if rec["api"] not in QUERY_VERSIONS:
         want_signed.append("x-amz-target")
     check(signed == want_signed, f"{what}: SignedHeaders {signed}")
     canonical_headers = "".join(f"{h}:{' '.join(lower[h].split())}\n" for h in signed)
@@ -502,7 +542,7 @@ def check_request(rec, port, i):
               f"{what}: Content-Type {lower.get('content-type')!r}")
         check("x-amz-target" not in lower, f"{what}: X-Amz-Target on a Query request")
         pairs = rec["pairs"]
-        check(pairs[:2] == [("Action", rec["op"]), ("Version", "2015-12-01")],
+        check(pairs[:2] == [("Action", rec["op"]), ("Version", QUERY_VERSIONS[rec["api"]])],
               f"{what}: Action/Version first: {pairs[:2]}")
         # Exact RFC 3986 percent-encoding of every name and value.
         check(rec["body"].decode() == "&".join(f"{rfc3986(k)}={rfc3986(v)}" for k, v in pairs),
@@ -550,7 +590,11 @@ def bluegreen(driver):
     step("stop_green_refused", False, "RESOURCE_CONFLICT", "receives all the traffic")
     step("stop_blue")
     step("blue_healthy_after_stop", False, "RESOURCE_DOES_NOT_EXIST", "not running")
-    step("metrics", False, "NOT_IMPLEMENTED", "CloudWatch")
+    s = step("metrics")
+    v = s["value"] if s else None
+    check(v is not None and v["requests"] == 250 and v["errors"] == 6
+          and abs(v["p50_ms"] - 12) < 1e-6 and abs(v["p99_ms"] - 87) < 1e-6, f"metrics {v}")
+    step("metrics_stopped_slot", False, "RESOURCE_DOES_NOT_EXIST", "not running")
 
     start = ["RegisterTaskDefinition", "RegisterTaskDefinition",  # 500, then the client's retry
              "CreateTargetGroup", "DescribeListeners", "ModifyListener", "DescribeServices",
@@ -570,7 +614,9 @@ def bluegreen(driver):
             + ["DescribeListeners", "ModifyListener", "DescribeServices",
                "DeregisterScalableTarget", "UpdateService", "DeleteService", "DescribeServices",
                "DeleteTargetGroup", "DeleteTargetGroup"]  # StopSlot(blue)
-            + ["DescribeTargetGroups"])  # SlotHealthy(blue) after the stop
+            + ["DescribeTargetGroups"]  # SlotHealthy(blue) after the stop
+            + ["GetMetricData"]  # Metrics(green)
+            + ["DescribeTargetGroups"])  # Metrics(blue) after the stop
     check(ops(fake) == want, f"call sequence:\n  got  {ops(fake)}\n  want {want}")
 
     first = fake.records[0]
@@ -631,6 +677,30 @@ def bluegreen(driver):
     check(fake.services["studio-churn-prod-blue"]["status"] == "INACTIVE", "blue service gone")
     check("st-churn-prod-blue" not in fake.target_groups, "blue target group deleted")
     check([g["Weight"] for g in fake.forward()] == [100], "listener ends on green alone")
+
+    gmd = find(fake, "GetMetricData")["params"]
+    queries = {q["Id"]: q["MetricStat"] for q in gmd["MetricDataQueries"]}
+    check(sorted(queries) == ["connerrors", "errors5xx", "p50", "p99", "requests"],
+          f"GetMetricData ids {sorted(queries)}")
+    stats = {i: (q["Metric"]["MetricName"], q["Stat"]) for i, q in queries.items()}
+    check(stats == {"requests": ("RequestCount", "Sum"),
+                    "errors5xx": ("HTTPCode_Target_5XX_Count", "Sum"),
+                    "connerrors": ("TargetConnectionErrorCount", "Sum"),
+                    "p50": ("TargetResponseTime", "p50"), "p99": ("TargetResponseTime", "p99")},
+          f"GetMetricData stats {stats}")
+    for q in queries.values():
+        dims = {d["Name"]: d["Value"] for d in q["Metric"]["Dimensions"]}
+        check(q["Metric"]["Namespace"] == "AWS/ApplicationELB"
+              and dims == {"TargetGroup": green_tg.split(":", 5)[5],
+                           "LoadBalancer": "app/studio-prod/50dc6c495c0c9188"},
+              f"GetMetricData dimensions {dims}")
+    start = datetime.datetime.strptime(gmd["StartTime"], "%Y-%m-%dT%H:%M:%SZ")
+    end = datetime.datetime.strptime(gmd["EndTime"], "%Y-%m-%dT%H:%M:%SZ")
+    period = queries["requests"]["Period"]
+    check(start.second == 0 and end.second == 0 and period == (end - start).total_seconds()
+          and period >= 60 and period % 60 == 0
+          and end >= datetime.datetime.utcnow() - datetime.timedelta(minutes=1),
+          f"GetMetricData window {gmd['StartTime']}..{gmd['EndTime']} period {period}")
 
 
 def create_error(driver):
