@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/deploy_plan_command.h"
+#include "cli/pipeline_asl_command.h"
 #include "common/strings.h"
 #include "common/version.h"
 
@@ -464,6 +465,76 @@ int Main(int argc, char** argv) {
   pl_validate->callback([&] {
     pl.json = pl_output == "json";
     rc = RunPipelineValidate(pl);
+  });
+  // pipeline export-asl / run-aws (AWS Step Functions + ECS Fargate)
+  PipelineAslOptions asl;
+  auto* pl_asl = pipeline->add_subcommand(
+      "export-asl",
+      "Compile a spec to an AWS Step Functions state machine (Amazon States Language): each "
+      "stage an ECS Fargate task running `run-stage`, Retry from the spec, Catch to a failure "
+      "notification, independent stages in Parallel states.\nExit 0: written; 1: invalid "
+      "spec; 2: usage or system error.\n\nExample:\n"
+      "  studio pipeline export-asl studio-pipeline.yaml --cluster mlops --task-definition "
+      "studio-stage:3 --subnets subnet-0aaa,subnet-0bbb --security-groups sg-0ccc --output "
+      "pipeline.asl.json\n");
+  pl_asl->add_option("file", asl.file, "The spec file ('-' for stdin)")->required();
+  pl_asl->add_option("--cluster", asl.cluster, "ECS cluster name or ARN")->required();
+  pl_asl->add_option("--task-definition", asl.task_definition,
+                     "Task definition (family[:revision] or ARN) whose container runs studio")
+      ->required();
+  pl_asl->add_option("--subnets", asl.subnets, "Subnet ids (comma-separated)")
+      ->delimiter(',')
+      ->required();
+  pl_asl->add_option("--security-groups", asl.security_groups,
+                     "Security group ids (comma-separated)")
+      ->delimiter(',');
+  pl_asl->add_option("--container", asl.container, "Container name in the task definition")
+      ->capture_default_str();
+  pl_asl->add_flag("--assign-public-ip", asl.assign_public_ip,
+                   "AssignPublicIp ENABLED (public subnets without a NAT gateway)");
+  pl_asl->add_option("--platform-version", asl.platform_version,
+                     "Fargate platform version (default LATEST)");
+  pl_asl->add_option("--command-prefix", asl.command_prefix,
+                     "Words before run-stage when the image's entrypoint is not studio "
+                     "(comma-separated, e.g. studio)")
+      ->delimiter(',');
+  pl_asl->add_option("--failure-topic", asl.failure_topic_arn,
+                     "SNS topic ARN to publish a failure to (default: a Pass state)");
+  pl_asl->add_option("--output", asl.output_file, "File to write (default stdout)");
+  pl_asl->callback([&] { rc = RunPipelineExportAsl(asl); });
+
+  PipelineRunAwsOptions aws_run;
+  std::string aws_output = "table";
+  auto* pl_aws = pipeline->add_subcommand(
+      "run-aws",
+      "Start an execution of an exported state machine (run id = execution name, input "
+      "{\"run_id\"}), follow it and print stage updates mapped from its history; or follow / "
+      "stop an existing execution. AWS credentials from AWS_ACCESS_KEY_ID, "
+      "AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN.\nExit 0: started or SUCCEEDED; 1: FAILED, "
+      "TIMED_OUT or ABORTED; 2: usage or system error.\n\nExample:\n"
+      "  studio pipeline run-aws studio-pipeline.yaml --state-machine-arn "
+      "arn:aws:states:us-east-1:111122223333:stateMachine:churn --run-id "
+      "0190f3a2-7b1c-7d4e-9f00-0123456789ab --follow\n"
+      "  studio pipeline run-aws --execution-arn ARN --stop\n");
+  pl_aws->add_option("file", aws_run.file, "The spec (its stage ids); required to start");
+  pl_aws->add_option("--state-machine-arn", aws_run.state_machine_arn, "State machine to start");
+  pl_aws->add_option("--run-id", aws_run.run_id, "Run id, used as the execution name");
+  pl_aws->add_option("--execution-arn", aws_run.execution_arn,
+                     "Follow (or --stop) this execution instead of starting one");
+  pl_aws->add_option("--region", aws_run.region, "AWS region")
+      ->envname("AWS_REGION")
+      ->capture_default_str();
+  pl_aws->add_option("--endpoint", aws_run.endpoint,
+                     "Step Functions endpoint (default https://states.REGION.amazonaws.com)");
+  pl_aws->add_flag("--follow", aws_run.follow, "Poll until the execution ends");
+  pl_aws->add_flag("--stop", aws_run.stop, "Stop the execution given by --execution-arn");
+  pl_aws->add_option("--poll-interval", aws_run.poll_interval_s, "Seconds between polls")
+      ->capture_default_str();
+  pl_aws->add_option("--output", aws_output, "table or json (NDJSON)")
+      ->check(CLI::IsMember({"table", "json"}));
+  pl_aws->callback([&] {
+    aws_run.json = aws_output == "json";
+    rc = RunPipelineRunAws(aws_run);
   });
 
   try {
