@@ -154,6 +154,9 @@ Status EcsTarget::StartSlot(const TargetScope& scope, const SlotSpec& slot) {
   if (existing && existing->status == "ACTIVE") {
     ojson update = plan.Find("UpdateService")->input;
     Substitute(update, values);
+    // Under auto-scaling the current count is the scaler's: resetting it to the minimum in the
+    // middle of a load peak would shed capacity. RegisterScalableTarget below sets the bounds.
+    if (plan.autoscaling) update.erase("desiredCount");
     RETURN_IF_ERROR(ecs_->UpdateService(update).status());
   } else {
     ojson create = plan.Find("CreateService")->input;

@@ -133,5 +133,7 @@ int main(int argc, char** argv) {
                                  {"p99_ms", m->p99_ms}}
                 : nlohmann::json(nullptr));
   Report("metrics_stopped_slot", t.Metrics(scope, "blue").status());
+  // A new version into the live slot in place (UpdateService, auto-scaled: the count is kept).
+  Report("start_green_v3", t.StartSlot(scope, Slot("green", "3")));
   return 0;
 }

@@ -595,6 +595,7 @@ def bluegreen(driver):
     check(v is not None and v["requests"] == 250 and v["errors"] == 6
           and abs(v["p50_ms"] - 12) < 1e-6 and abs(v["p99_ms"] - 87) < 1e-6, f"metrics {v}")
     step("metrics_stopped_slot", False, "RESOURCE_DOES_NOT_EXIST", "not running")
+    step("start_green_v3")
 
     start = ["RegisterTaskDefinition", "RegisterTaskDefinition",  # 500, then the client's retry
              "CreateTargetGroup", "DescribeListeners", "ModifyListener", "DescribeServices",
@@ -616,7 +617,10 @@ def bluegreen(driver):
                "DeleteTargetGroup", "DeleteTargetGroup"]  # StopSlot(blue)
             + ["DescribeTargetGroups"]  # SlotHealthy(blue) after the stop
             + ["GetMetricData"]  # Metrics(green)
-            + ["DescribeTargetGroups"])  # Metrics(blue) after the stop
+            + ["DescribeTargetGroups"]  # Metrics(blue) after the stop
+            + ["RegisterTaskDefinition", "CreateTargetGroup", "DescribeListeners",
+               "DescribeServices", "UpdateService", "RegisterScalableTarget", "PutScalingPolicy"]
+            + ["DescribeServices", "DescribeTargetHealth"] * 3)  # green v3 in place
     check(ops(fake) == want, f"call sequence:\n  got  {ops(fake)}\n  want {want}")
 
     first = fake.records[0]
@@ -677,6 +681,15 @@ def bluegreen(driver):
     check(fake.services["studio-churn-prod-blue"]["status"] == "INACTIVE", "blue service gone")
     check("st-churn-prod-blue" not in fake.target_groups, "blue target group deleted")
     check([g["Weight"] for g in fake.forward()] == [100], "listener ends on green alone")
+
+    up = find(fake, "UpdateService", 1)["params"]
+    check(up["service"] == "studio-churn-prod-green" and "desiredCount" not in up
+          and up["taskDefinition"].endswith("task-definition/studio-churn-prod-green:2"),
+          f"green v3 in place keeps the auto-scaled count: {up}")
+    td3 = find(fake, "RegisterTaskDefinition", 3)["params"]["containerDefinitions"][0]
+    check(td3["command"][3] == "models:/churn/3", f"green v3 command {td3['command']}")
+    check(weights_of(find(fake, "ModifyListener", 4)) == [(green_tg, 100)]
+          and find(fake, "ModifyListener", 5) is None, "in-place replacement leaves the listener")
 
     gmd = find(fake, "GetMetricData")["params"]
     queries = {q["Id"]: q["MetricStat"] for q in gmd["MetricDataQueries"]}
