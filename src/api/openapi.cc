@@ -305,6 +305,7 @@ std::string BuildOpenApi(const RouteTable& routes) {
            AddMonitorSchemas(s);
            AddPipelineSchemas(s);
            AddRunSchemas(s);
+           AddDeploymentSchemas(s);
            return s;
          }()},
         {"securitySchemes",

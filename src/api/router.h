@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <string>
 #include <vector>
@@ -46,6 +47,7 @@ struct Services {
   artifacts::ArtifactStore* artifacts = nullptr;  // opened from Config::ArtifactsUri()
   // Called with the server's base URL once it listens (background work that needs it).
   std::vector<std::function<void(const std::string& base_url)>> on_listening;
+  std::atomic<int> bound_port{0};                 // set by Bind() (deploy slots call back)
 };
 
 using RouteTable = std::vector<Route>;
@@ -65,6 +67,9 @@ void AddMonitorSchemas(nlohmann::json& schemas);
 // Pipeline spec validation, node locks and the per-project pipeline policy.
 void AddPipelineRoutes(RouteTable& routes, Services& s);
 void AddPipelineSchemas(nlohmann::json& schemas);
+// Environments, deployments, approvals, rollback and the /serve router (issue 7).
+void AddDeploymentRoutes(RouteTable& routes, Services& s);
+void AddDeploymentSchemas(nlohmann::json& schemas);
 
 // Registered pipelines and pipeline runs; creates the scheduler (started on listening).
 Status AddRunRoutes(RouteTable& routes, Services& s);

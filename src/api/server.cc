@@ -106,6 +106,7 @@ class HttpApiServer final : public ApiServer {
     RETURN_IF_ERROR(AddMonitorRoutes(routes_, services_));
     AddPipelineRoutes(routes_, services_);
     RETURN_IF_ERROR(AddRunRoutes(routes_, services_));
+    AddDeploymentRoutes(routes_, services_);
     AddSystemRoutes(routes_, services_, routes_);
     for (const Route& r : routes_) Register(r);
     RegisterBodySinks();  // after the routes: httplib tries handlers in registration order
@@ -125,6 +126,7 @@ class HttpApiServer final : public ApiServer {
                                                               " (address in use or not permitted)");
       port_ = c.port;
     }
+    services_.bound_port = port_;
     return Status::Ok();
   }
 
