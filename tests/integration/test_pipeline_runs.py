@@ -22,7 +22,7 @@ from harness import BACKEND, STUDIO_BIN, StudioTestCase, list_all, run_cli
 
 HOOKS = {
     "STUDIO_TEST_HOOKS": "1",
-    "STUDIO_STAGE_TEST_SLEEP": "slow=60,chatty=2,long=60,recover=5",
+    "STUDIO_STAGE_TEST_SLEEP": "slow=60,chatty=2,long=60,recover=6",
     "STUDIO_STAGE_TEST_FAIL": "flaky,flaky2=1",
     "STUDIO_STAGE_TEST_GRANDCHILD": "slow",
 }
@@ -473,6 +473,8 @@ class RecoveryTests(StudioTestCase):
                          ["interrupted", "succeeded"])
         self.assertIn("orphaned", st["recover"]["attempts"][0]["error"])
         self.assertEqual(st["after"]["status"], "succeeded")
+        # Attempt 2 slept past the server's 5 s keep-alive timeout and still reported.
+        self.assertEqual(st["recover"]["attempts"][1]["exit_code"], 0)
         # No stage process of that run is left.
         left = [p for p in os.listdir("/proc") if p.isdigit() and run_id in
                 open(f"/proc/{p}/cmdline", "rb").read().decode(errors="replace")] \
