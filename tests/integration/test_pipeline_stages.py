@@ -378,8 +378,8 @@ class DeploymentContractTests(unittest.TestCase):
 
 @skip_unless_sqlite_run()
 class S3IngestionTests(unittest.TestCase):
-    """data-ingestion from an s3:// prefix on a real S3-compatible server (s3rver), objects put
-    there by awscli."""
+    """On a real S3-compatible server (s3rver), objects put and read by awscli: data-ingestion
+    from an s3:// prefix, and the data stages writing to an S3 artifact store."""
 
     @classmethod
     def setUpClass(cls):
@@ -425,6 +425,34 @@ class S3IngestionTests(unittest.TestCase):
                                json.dumps({"source": source}), "--run", "r1",
                                "--artifacts", "file://" + os.path.join(self.tmp, "art")],
                               env=self.env)
+
+    def test_stages_write_to_an_s3_artifact_store(self):
+        store = "s3://stagedata/studio-artifacts"
+        up = {}
+        for type_, id_, with_ in [
+                ("data-ingestion", "ingest", {"source": "s3://stagedata/in/"}),
+                ("data-preparation", "prepare", {"reference_fraction": 0.34}),
+                ("feature-store", "features", {"features": [{"name": "a", "expr": "a"},
+                                                            {"name": "b", "expr": "one_hot(b)"}]}),
+                ("model-monitoring", "monitor", {"method": "psi"})]:
+            r = run_stage_exec(["--type", type_, "--id", id_, "--with", json.dumps(with_),
+                                "--upstream", json.dumps(up), "--run", "s3run",
+                                "--pipeline", "s3pipe", "--artifacts", store], env=self.env)
+            self.assertEqual(r.returncode, 0, f"{type_}: {r.stderr}")
+            up[id_] = json.loads(r.stdout)
+        self.assertEqual(up["prepare"]["reference"]["rows"], 1)
+        self.assertEqual(up["prepare"]["current"]["rows"], 2)
+        self.assertEqual(up["features"]["path"], "features/s3pipe/v1/")
+        # What the stage reports is what awscli reads back from the bucket.
+        out = os.path.join(self.tmp, "got.csv")
+        self.aws("s3", "cp", f"{store}/{up['prepare']['current']['path']}", out)
+        with open(out, "rb") as f:
+            data = f.read()
+        self.assertEqual(data, b"a,b\n2,y\n3,z\n")
+        self.assertEqual(hashlib.sha256(data).hexdigest(), up["prepare"]["current"]["sha256"])
+        self.aws("s3", "cp", f"{store}/{up['monitor']['html_report_path']}", out)
+        with open(out) as f:
+            self.assertIn("<svg", f.read())
 
     def test_prefix_concatenates_the_csv_objects_in_key_order(self):
         os.makedirs(os.path.join(self.tmp, "art"), exist_ok=True)
