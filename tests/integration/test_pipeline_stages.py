@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import unittest
 
 from harness import REPO_ROOT, STUDIO_BIN, StudioTestCase, run_cli, skip_unless_sqlite_run
@@ -374,6 +375,97 @@ class DeploymentContractTests(unittest.TestCase):
         self.assertEqual(r.returncode, 1, r.stdout)
         self.assertIn("model version missing/1 does not exist", r.stderr)
         self.assertNotIn("not available", r.stderr)
+
+
+class _ScoringEndpoint(http.server.BaseHTTPRequestHandler):
+    """MLflow scoring endpoints with scripted behaviour: /slow sleeps 30 ms per request, /two
+    answers two predictions for one row, /fail answers 503."""
+    bodies = []
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.bodies.append((self.path, body, self.headers.get("Authorization")))
+        status, preds = 200, [0.5] * len(body["dataframe_split"]["data"])
+        if self.path == "/slow/invocations":
+            time.sleep(0.03)
+        elif self.path == "/two/invocations":
+            preds = [0.1, 0.2]
+        elif self.path == "/fail/invocations":
+            status = 503
+        data = json.dumps({"predictions": preds}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@skip_unless_sqlite_run()
+class RealtimeContractTests(unittest.TestCase):
+    """realtime-inference's checks against a local scoring endpoint (no control plane: an
+    `endpoint` without a model-registry stage sends every column)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ScoringEndpoint)
+        threading.Thread(target=cls.httpd.serve_forever, daemon=True).start()
+        cls.base = f"http://127.0.0.1:{cls.httpd.server_address[1]}"
+        cls.tmp = tempfile.mkdtemp(prefix="stages-rt-")
+        data = os.path.join(cls.tmp, "d.csv")
+        with open(data, "w") as f:
+            f.write("x,y,label\n1,a,\n2,b,1\n3,c,0\n4,d,1\n")
+        cls.up = {}
+        for type_, id_, with_ in [("data-ingestion", "ingest", {"source": data}),
+                                  ("data-preparation", "prepare", {"reference_fraction": 0.25})]:
+            r = run_stage_exec(["--type", type_, "--id", id_, "--with", json.dumps(with_),
+                                "--upstream", json.dumps(cls.up), "--run", "rt",
+                                "--artifacts", "file://" + cls.tmp])
+            assert r.returncode == 0, r.stderr
+            cls.up[id_] = json.loads(r.stdout)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.httpd.shutdown()
+        cls.httpd.server_close()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def realtime(self, with_):
+        return run_stage_exec(["--type", "realtime-inference", "--id", "rt", "--with",
+                               json.dumps(with_), "--upstream", json.dumps(self.up), "--run", "rt",
+                               "--artifacts", "file://" + self.tmp, "--server",
+                               "http://127.0.0.1:1", "--token", "secret-token"])
+
+    def test_rows_are_sent_as_dataframe_split_without_the_control_plane_token(self):
+        _ScoringEndpoint.bodies.clear()
+        r = self.realtime({"endpoint": self.base + "/ok/invocations", "sample_rows": 10})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = json.loads(r.stdout)
+        self.assertEqual((out["rows"], out["predictions"]), (3, 3))
+        self.assertEqual([b[1] for b in _ScoringEndpoint.bodies], [
+            {"dataframe_split": {"columns": ["x", "y", "label"], "data": [[x, y, z]]}}
+            for x, y, z in [(2.0, "b", 1.0), (3.0, "c", 0.0), (4.0, "d", 1.0)]])
+        self.assertEqual({b[2] for b in _ScoringEndpoint.bodies}, {None})
+
+    def test_p99_above_max_latency_fails(self):
+        # Each answer takes at least 30 ms, so a 1 ms budget cannot be met.
+        r = self.realtime({"endpoint": self.base + "/slow/invocations", "sample_rows": 2,
+                           "max_latency_ms": 1})
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("is above max_latency_ms 1", r.stderr)
+
+    def test_wrong_prediction_count_and_errors_fail(self):
+        r = self.realtime({"endpoint": self.base + "/two/invocations"})
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("1 row sent, 2 predictions returned", r.stderr)
+        r = self.realtime({"endpoint": self.base + "/fail/invocations"})
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("answered HTTP 503", r.stderr)
+        r = self.realtime({"endpoint": "ftp://127.0.0.1/x"})
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("is not an http(s) URL", r.stderr)
 
 
 @skip_unless_sqlite_run()
