@@ -45,6 +45,8 @@ struct Services {
   auth::LoginLimiter& login_limiter;
   metrics::Registry& metrics;
   artifacts::ArtifactStore* artifacts = nullptr;  // opened from Config::ArtifactsUri()
+  // Called with the server's base URL once it listens (background work that needs it).
+  std::vector<std::function<void(const std::string& base_url)>> on_listening;
   std::atomic<int> bound_port{0};                 // set by Bind() (deploy slots call back)
 };
 
@@ -68,6 +70,10 @@ void AddPipelineSchemas(nlohmann::json& schemas);
 // Environments, deployments, approvals, rollback and the /serve router (issue 7).
 void AddDeploymentRoutes(RouteTable& routes, Services& s);
 void AddDeploymentSchemas(nlohmann::json& schemas);
+
+// Registered pipelines and pipeline runs; creates the scheduler (started on listening).
+Status AddRunRoutes(RouteTable& routes, Services& s);
+void AddRunSchemas(nlohmann::json& schemas);
 
 // OpenAPI 3.1 for every route in `routes`.
 std::string BuildOpenApi(const RouteTable& routes);
