@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/deploy_plan_command.h"
 #include "cli/pipeline_asl_command.h"
+#include "cli/internal/run_commands.h"
 #include "common/strings.h"
 #include "common/version.h"
 
@@ -66,6 +67,11 @@ int Main(int argc, char** argv) {
                     "Comma-separated Host names to accept (default: loopback names when bound to "
                     "loopback; '*' for any)");
   serve->add_flag("--demo", demo, "Seed a demo project on first start");
+  std::string executor, max_parallel_stages;
+  serve->add_option("--executor", executor,
+                    "Pipeline stages: embedded (run by serve, default) or workers (studio worker)");
+  serve->add_option("--max-parallel-stages", max_parallel_stages,
+                    "Stage processes serve runs at once (default 4)");
   serve->callback([&] {
     CommonFlags f = serve_store.Flags();
     if (!host.empty()) f.values["host"] = host;
@@ -75,6 +81,8 @@ int Main(int argc, char** argv) {
     if (!artifact_limit.empty()) f.values["artifact_limit"] = artifact_limit;
     if (!log_format.empty()) f.values["log_format"] = log_format;
     if (!allowed_hosts.empty()) f.values["allowed_hosts"] = allowed_hosts;
+    if (!executor.empty()) f.values["executor"] = executor;
+    if (!max_parallel_stages.empty()) f.values["max_parallel_stages"] = max_parallel_stages;
     rc = RunServe(f, demo);
   });
 
@@ -305,6 +313,11 @@ int Main(int argc, char** argv) {
                         "Reject null/NaN inputs in every column (default: float columns accept "
                         "them as missing values)");
   serve_model->add_option("--log-format", sm.log_format, "json or text")->capture_default_str();
+  serve_model
+      ->add_option("--fail-ratio", sm.serve.fail_ratio,
+                   "Testing only: answer this share of prediction requests with 500 "
+                   "(deterministic; used by the deployment rollback tests)")
+      ->check(CLI::Range(0.0, 1.0));
   serve_model->callback([&] {
     sm.serve.prediction_log.sample_rate = sample_rate;
     rc = RunServeModel(sm);
@@ -477,14 +490,15 @@ int Main(int argc, char** argv) {
       "pipeline.asl.json\n");
   pl_asl->add_option("file", asl.file, "The spec file ('-' for stdin)")->required();
   pl_asl->add_option("--cluster", asl.cluster, "ECS cluster name or ARN")->required();
-  pl_asl->add_option("--task-definition", asl.task_definition,
-                     "Task definition (family[:revision] or ARN) whose container runs studio")
+  pl_asl
+      ->add_option("--task-definition", asl.task_definition,
+                   "Task definition (family[:revision] or ARN) whose container runs studio")
       ->required();
   pl_asl->add_option("--subnets", asl.subnets, "Subnet ids (comma-separated)")
       ->delimiter(',')
       ->required();
-  pl_asl->add_option("--security-groups", asl.security_groups,
-                     "Security group ids (comma-separated)")
+  pl_asl
+      ->add_option("--security-groups", asl.security_groups, "Security group ids (comma-separated)")
       ->delimiter(',');
   pl_asl->add_option("--container", asl.container, "Container name in the task definition")
       ->capture_default_str();
@@ -492,9 +506,10 @@ int Main(int argc, char** argv) {
                    "AssignPublicIp ENABLED (public subnets without a NAT gateway)");
   pl_asl->add_option("--platform-version", asl.platform_version,
                      "Fargate platform version (default LATEST)");
-  pl_asl->add_option("--command-prefix", asl.command_prefix,
-                     "Words before run-stage when the image's entrypoint is not studio "
-                     "(comma-separated, e.g. studio)")
+  pl_asl
+      ->add_option("--command-prefix", asl.command_prefix,
+                   "Words before run-stage when the image's entrypoint is not studio "
+                   "(comma-separated, e.g. studio)")
       ->delimiter(',');
   pl_asl->add_option("--failure-topic", asl.failure_topic_arn,
                      "SNS topic ARN to publish a failure to (default: a Pass state)");
@@ -533,6 +548,80 @@ int Main(int argc, char** argv) {
   pl_aws->callback([&] {
     aws_run.json = aws_output == "json";
     rc = RunPipelineRunAws(aws_run);
+  });
+
+  AddRunCommands(&app, pipeline, &rc);
+
+  // -- deployments (issue 7): thin clients of /api/v1/deployments; code in deploy_commands.cc.
+  DeployCommandOptions dep;
+  std::string dep_output = "table", dep_model, dep_env, dep_project, dep_strategy, dep_id,
+              dep_text, dep_status;
+  bool dep_wait = false;
+  int dep_timeout = 3600, dep_max = 100;
+  auto dep_flags = [&](CLI::App* cmd) {
+    cmd->add_option("--server", dep.server,
+                    "Server URL (default $STUDIO_SERVER or http://127.0.0.1:8080)");
+    cmd->add_option("--token", dep.token, "API token (default $STUDIO_TOKEN)");
+    cmd->add_option("--output", dep_output, "table or json")
+        ->check(CLI::IsMember({"table", "json"}));
+  };
+  auto* deploy_cmd = app.add_subcommand(
+      "deploy",
+      "Deploy a model version to an environment (dev, staging, prod) under its policy: "
+      "approvals, direct / canary / blue-green, automatic rollback.\nWith --wait, shows "
+      "progress (state, weights, live error rate) and exits 0 when LIVE, 1 when rolled back, "
+      "failed or rejected.\n\nExamples:\n"
+      "  studio deploy --model churn@champion --env staging --wait\n"
+      "  studio deploy --model churn/3 --env prod --project demo --strategy blue-green\n");
+  dep_flags(deploy_cmd);
+  deploy_cmd->add_option("--model", dep_model, "NAME@ALIAS or NAME/VERSION")->required();
+  deploy_cmd->add_option("--env", dep_env, "Environment: dev, staging or prod")->required();
+  deploy_cmd->add_option("--project", dep_project, "Project (default: the model's)");
+  deploy_cmd->add_option("--strategy", dep_strategy, "direct, canary or blue-green")
+      ->check(CLI::IsMember({"direct", "canary", "blue-green"}));
+  deploy_cmd->add_flag("--wait", dep_wait, "Wait until LIVE, ROLLED_BACK, FAILED or REJECTED");
+  deploy_cmd->add_option("--timeout", dep_timeout, "With --wait: give up after this many seconds")
+      ->capture_default_str();
+  deploy_cmd->callback([&] {
+    dep.json = dep_output == "json";
+    rc = RunDeploy(dep, dep_model, dep_env, dep_project, dep_strategy, dep_wait, dep_timeout);
+  });
+  for (const char* verb : {"approve", "reject", "rollback"}) {
+    std::string v = verb;
+    auto* cmd = app.add_subcommand(
+        v, v == "approve"  ? "Approve a deployment waiting for approval (permission approve; "
+                             "not its requester).\n\nExample:\n  studio approve 0193... "
+                             "--comment \"metrics reviewed\"\n"
+           : v == "reject" ? "Reject a deployment waiting for approval.\n\nExample:\n  "
+                             "studio reject 0193... --comment \"AUC too low\"\n"
+                           : "Roll a deployment back: an in-flight one returns traffic to the "
+                             "previous version; a LIVE one is replaced by the version before "
+                             "it.\n\nExample:\n  studio rollback 0193... --reason \"latency\"\n");
+    dep_flags(cmd);
+    cmd->add_option("id", dep_id, "Deployment id")->required();
+    cmd->add_option(v == "rollback" ? "--reason" : "--comment", dep_text,
+                    v == "rollback" ? "Why (recorded in the audit trail)" : "Comment");
+    cmd->callback([&, v] {
+      dep.json = dep_output == "json";
+      rc = RunDeploymentDecision(dep, dep_id, v, dep_text);
+    });
+  }
+  auto* deployments_cmd =
+      app.add_subcommand("deployments", "Browse deployments.\n\nExample:\n"
+                                        "  studio deployments list --env prod --output json\n");
+  deployments_cmd->require_subcommand(1);
+  auto* dep_list = deployments_cmd->add_subcommand(
+      "list", "List deployments, newest first.\n\nExample:\n  studio deployments list --env "
+              "staging --status LIVE\n");
+  dep_flags(dep_list);
+  dep_list->add_option("--env", dep_env, "Only this environment");
+  dep_list->add_option("--project", dep_project, "Only this project");
+  dep_list->add_option("--status", dep_status, "Only this status (e.g. LIVE, ROLLED_BACK)");
+  dep_list->add_option("--max-results", dep_max, "At most this many (1-1000)")
+      ->capture_default_str();
+  dep_list->callback([&] {
+    dep.json = dep_output == "json";
+    rc = RunDeploymentsList(dep, dep_env, dep_project, dep_status, dep_max);
   });
 
   try {

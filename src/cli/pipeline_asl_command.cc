@@ -65,6 +65,7 @@ std::optional<pipelines::PipelineSpec> LoadSpec(const std::string& file, int* rc
     *rc = kExitFailed;
     return std::nullopt;
   }
+  for (const auto& w : v.warnings) std::cerr << shown << ": warning: " << w << "\n";
   return std::move(v.spec);
 }
 

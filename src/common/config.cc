@@ -53,6 +53,14 @@ Status SetKey(Config& c, const std::string& key, const std::string& value, const
   } else if (key == "emf_namespace") {
     if (value.empty() || value.size() > 255) return bad("must be 1-255 characters");
     c.emf_namespace = value;
+  } else if (key == "executor") {
+    if (value != "embedded" && value != "workers") return bad("must be embedded or workers");
+    c.executor = value;
+  } else if (key == "max_parallel_stages") {
+    char* end = nullptr;
+    long v = std::strtol(value.c_str(), &end, 10);
+    if (value.empty() || *end != '\0' || v < 1 || v > 256) return bad("must be 1-256");
+    c.max_parallel_stages = static_cast<int>(v);
   } else {
     return InvalidArgument(src + ": unknown key '" + key + "'").WithDetail(key, "unknown key");
   }
@@ -112,7 +120,8 @@ const std::vector<std::string>& ConfigKeys() {
   static const std::vector<std::string> kKeys = {
       "data_dir",   "host",           "port",       "db",           "artifacts",
       "body_limit", "artifact_limit", "log_format", "allowed_hosts",
-      "allowed_webhook_hosts", "emf_output", "emf_namespace"};
+      "allowed_webhook_hosts", "emf_output", "emf_namespace",
+      "executor", "max_parallel_stages"};
   return kKeys;
 }
 

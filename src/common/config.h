@@ -27,6 +27,11 @@ struct Config {
   std::vector<std::string> allowed_webhook_hosts;
   std::string emf_output;
   std::string emf_namespace = "MLOpsStudio/Monitoring";
+  // Pipeline runs (docs/pipelines.md "Runs"): `embedded` runs stage processes in `studio
+  // serve`; `workers` leaves them to `studio worker` processes (PostgreSQL). Stage processes at
+  // once per serve or worker process.
+  std::string executor = "embedded";
+  int max_parallel_stages = 4;
 
   std::string DbUri() const;
   std::string ArtifactsUri() const;

@@ -66,8 +66,9 @@ Result<json> StageTask(const pipelines::StageSpec& stage, const pipelines::Pipel
 
   ASSIGN_OR_RETURN(FargateSize size, FargateSizeFor(stage.cpu, stage.memory_mib));
   json network = {{"Subnets", o.subnets},
-                  {"SecurityGroups", o.security_groups},
                   {"AssignPublicIp", o.assign_public_ip ? "ENABLED" : "DISABLED"}};
+  // None given: ECS applies the VPC's default security group.
+  if (!o.security_groups.empty()) network["SecurityGroups"] = o.security_groups;
   json params = {
       {"Cluster", o.cluster},
       {"TaskDefinition", o.task_definition},

@@ -113,9 +113,11 @@ TEST(AslCompiler, OptionsShapeTheTask) {
   o.container = "runner";
   o.command_prefix = {"studio", "it's{x}"};
   o.failure_topic_arn = "arn:aws:sns:us-east-1:111122223333:pipeline-failures";
+  o.security_groups.clear();
   auto asl = CompileAsl(Parse(kTinySpec), o);
   ASSERT_TRUE(asl.ok());
   const json& p = (*asl)["States"]["ingest"]["Parameters"];
+  EXPECT_FALSE(p["NetworkConfiguration"]["AwsvpcConfiguration"].contains("SecurityGroups"));
   EXPECT_EQ(p["PlatformVersion"], "1.4.0");
   EXPECT_EQ(p["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"], "ENABLED");
   const json& c = p["Overrides"]["ContainerOverrides"][0];

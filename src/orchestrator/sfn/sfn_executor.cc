@@ -59,7 +59,8 @@ std::vector<RemoteStageUpdate> HistoryMapper::Apply(std::vector<HistoryEvent> ev
         stage = e.name;
         owner_[e.id] = stage;
         StageState& s = stages_[stage];
-        if (IsTerminal(s.status)) s = StageState{};  // entered again (a redrive)
+        // Entered again (a redriven execution): a new attempt, numbered after the old ones.
+        if (IsTerminal(s.status)) s.status.clear();
       }
       continue;
     }

@@ -145,6 +145,20 @@ TEST(HistoryMapper, FinishClosesWhatIsStillOpen) {
             (std::vector<std::string>{"train failed #1 (States.Runtime: bad path)"}));
 }
 
+TEST(HistoryMapper, RedriveContinuesAttemptNumbers) {
+  History h;
+  int64_t t = h.Add("TaskScheduled", h.Enter("train", 1));
+  t = h.Fail(t, "States.TaskFailed", "exit 1");
+  t = h.Add("ExecutionFailed", t);
+  t = h.Add("ExecutionRedriven", t);
+  h.Add("TaskScheduled", h.Enter("train", t));
+  HistoryMapper m({"train"});
+  EXPECT_EQ(
+      Lines(m.Apply(h.Take())),
+      (std::vector<std::string>{"train running #1", "train failed #1 (States.TaskFailed: exit 1)",
+                                "train running #2"}));
+}
+
 TEST(HistoryMapper, UnknownStatesAreIgnored) {
   History h;
   h.Add("TaskScheduled", h.Enter("other", 1));
