@@ -64,6 +64,10 @@ int Main(int argc, char** argv) {
                     "Comma-separated Host names to accept (default: loopback names when bound to "
                     "loopback; '*' for any)");
   serve->add_flag("--demo", demo, "Seed a demo project on first start");
+  std::string ui_dir;
+  serve->add_option("--ui-dir", ui_dir,
+                    "Built web console to serve at / (default: frontend/dist found near the "
+                    "binary; 'none' to serve no console)");
   serve->callback([&] {
     CommonFlags f = serve_store.Flags();
     if (!host.empty()) f.values["host"] = host;
@@ -73,6 +77,7 @@ int Main(int argc, char** argv) {
     if (!artifact_limit.empty()) f.values["artifact_limit"] = artifact_limit;
     if (!log_format.empty()) f.values["log_format"] = log_format;
     if (!allowed_hosts.empty()) f.values["allowed_hosts"] = allowed_hosts;
+    if (!ui_dir.empty()) f.values["ui_dir"] = ui_dir;
     rc = RunServe(f, demo);
   });
 
