@@ -109,6 +109,20 @@ async function main() {
     ok(missing.status === 404, "a missing asset is 404, not index.html");
     const api404 = await fetch(`${base}/api/v1/nope`);
     ok(api404.status === 404 && (api404.headers.get("content-type") ?? "").includes("json"), "unknown API path stays a JSON 404");
+    // Traversal out of the console directory, sent raw (a client would normalize it away).
+    const raw = (target) =>
+      new Promise((resolve, reject) => {
+        const sock = net.connect(port, "127.0.0.1", () => sock.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`));
+        let data = "";
+        sock.on("data", (d) => (data += d));
+        sock.on("end", () => resolve(data));
+        sock.on("error", reject);
+      });
+    for (const target of ["/../../../etc/passwd", "/assets/..%2F..%2F..%2Fetc%2Fpasswd", "/%2e%2e/%2e%2e/etc/passwd", "/assets/%5c..%5cx.js"]) {
+      const resp = await raw(target);
+      ok(!resp.includes("root:x:0:0"), `traversal ${target} refused`);
+      ok(/^HTTP\/1\.1 (400|404)/.test(resp), `traversal ${target} answered 400/404: ${resp.split("\r\n")[0]}`);
+    }
     const health = await fetch(`${base}/healthz`);
     ok(health.status === 200 && (await health.json()).status === "ok", "healthz untouched");
   }
@@ -240,6 +254,8 @@ async function main() {
     await page.getByRole("button", { name: /^Add stage/ }).click();
   };
   const selectNode = async (id) => {
+    // As a person would: fit the graph into view (the page may have gained a scrollbar), then click.
+    await page.getByRole("button", { name: "Fit View" }).click();
     await page.locator(`.react-flow__node[data-id="${id}"]`).click();
     await page.getByRole("heading", { name: `Stage ${id}` }).waitFor();
   };

@@ -5,6 +5,17 @@ import type { AuditEvent } from "../lib/types";
 import { Async, Badge, Field, PageHeader, Pager } from "../components/ui";
 import { fmtTime } from "../lib/format";
 
+// key=value pairs, long ids and hashes shortened; the full JSON is in the cell's title.
+export function summarize(details: Record<string, unknown>): string {
+  const parts = Object.entries(details ?? {}).map(([k, v]) => {
+    let s = typeof v === "string" ? v : JSON.stringify(v);
+    if (s.length > 40) s = `${s.slice(0, 37)}…`;
+    return `${k}=${s}`;
+  });
+  const out = parts.join(" ");
+  return out.length > 200 ? `${out.slice(0, 199)}…` : out;
+}
+
 export function AuditTable({ events }: { events: AuditEvent[] }) {
   return (
     <table className="table">
@@ -30,8 +41,8 @@ export function AuditTable({ events }: { events: AuditEvent[] }) {
             <td>
               {e.resource_type} <span className="muted">{e.resource_id}</span>
             </td>
-            <td className="details">
-              <code>{JSON.stringify(e.details)}</code>
+            <td className="details" title={JSON.stringify(e.details, null, 1)}>
+              <code>{summarize(e.details)}</code>
             </td>
           </tr>
         ))}

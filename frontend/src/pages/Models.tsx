@@ -82,13 +82,23 @@ interface PackageFile {
   file: File;
 }
 
+function readText(b: Blob): Promise<string> {
+  if (typeof b.text === "function") return b.text();
+  return new Promise((resolve, reject) => {
+    const r = new FileReader();
+    r.onload = () => resolve(String(r.result));
+    r.onerror = () => reject(r.error);
+    r.readAsText(b);
+  });
+}
+
 // The package as `studio model register --path DIR` reads it: MLmodel names the flavor, the
 // model file and the signature; every file is uploaded under a fresh prefix, then the version
 // points at it (a failed upload never leaves a half-there version).
 export async function readPackage(files: PackageFile[]) {
   const mlmodel = files.find((f) => f.path === "MLmodel");
   if (!mlmodel) throw new Error("the package has no MLmodel file (select the model directory, or MLmodel and the model file)");
-  const doc = parseYaml(await mlmodel.file.text()) as { flavors?: Record<string, Record<string, unknown>>; signature?: { inputs?: string; outputs?: string } };
+  const doc = parseYaml(await readText(mlmodel.file)) as { flavors?: Record<string, Record<string, unknown>>; signature?: { inputs?: string; outputs?: string } };
   const flavors = doc?.flavors ?? {};
   const flavor = ["xgboost", "onnx"].find((f) => flavors[f]);
   if (!flavor) throw new Error("MLmodel flavors needs an xgboost or onnx flavor (the runtimes studio serves)");

@@ -330,7 +330,7 @@ function Distribution({ feature }: { feature: FeatureResult }) {
         <BarChart data={data}>
           <CartesianGrid strokeDasharray="3 3" />
           <XAxis dataKey="label" tick={{ fontSize: 11 }} />
-          <YAxis tickFormatter={(v: number) => `${Math.round(v * 100)}%`} />
+          <YAxis domain={[0, (max: number) => Math.min(1, max * 1.1)]} tickFormatter={(v: number) => `${Math.round(v * 100)}%`} />
           <Tooltip formatter={(v) => `${(Number(v) * 100).toFixed(1)}%`} />
           <Legend />
           <Bar dataKey="reference" fill="#6b8cae" isAnimationActive={false} />
@@ -353,7 +353,7 @@ function ScoreChart({ series }: { series: Series }) {
         <LineChart data={data}>
           <CartesianGrid strokeDasharray="3 3" />
           <XAxis dataKey="ts" tick={{ fontSize: 10 }} />
-          <YAxis tick={{ fontSize: 10 }} />
+          <YAxis tick={{ fontSize: 10 }} domain={[0, (max: number) => Math.max(max, (threshold ?? 0) * 1.2)]} tickFormatter={(v: number) => fmtNum(v, 3)} />
           <Tooltip />
           {threshold !== undefined && <ReferenceLine y={threshold} stroke="#c0392b" strokeDasharray="4 4" label="threshold" />}
           <Line type="monotone" dataKey="score" stroke="#2c6fbb" dot isAnimationActive={false} />

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
-import { Background, Controls, Handle, Position, ReactFlow, useReactFlow, type Edge, type Node, type NodeChange, type NodeProps, type Connection, type EdgeChange } from "@xyflow/react";
+import { Background, Controls, Handle, Position, ReactFlow, useNodesInitialized, useReactFlow, type Edge, type Node, type NodeChange, type NodeProps, type Connection, type EdgeChange } from "@xyflow/react";
 import { api, enc, listAll } from "../lib/api";
 import { useAuth } from "../lib/auth";
 import { useFeature } from "../lib/capabilities";
@@ -90,7 +90,7 @@ function PipelinePicker({ projects, project, name, onPick }: { projects: Project
     () => (project && hasServerPipelines ? api.get<{ items: { name: string }[] }>(`/api/v1/projects/${enc(project)}/pipelines`).then((r) => r.items.map((p) => p.name)) : Promise.resolve([] as string[])),
     [project, hasServerPipelines],
   );
-  const names = [...new Set([...(server.data ?? []), ...(project ? listDrafts(project) : [])])].sort();
+  const names = [...new Set([...(server.data ?? []), ...(project ? listDrafts(project) : []), ...(name ? [name] : [])])].sort();
   return (
     <div className="picker" role="group" aria-label="Pipeline">
       <Field label="Project">
@@ -163,10 +163,12 @@ const nodeTypes = { stage: StageNodeView };
 // Keeps the whole DAG in view when stages are added or removed (not on every drag).
 function FitOnChange({ count }: { count: number }) {
   const { fitView } = useReactFlow();
+  const measured = useNodesInitialized();
   useEffect(() => {
+    if (!measured) return;
     const t = requestAnimationFrame(() => void fitView({ padding: 0.15, maxZoom: 1.1 }));
     return () => cancelAnimationFrame(t);
-  }, [count, fitView]);
+  }, [count, measured, fitView]);
   return null;
 }
 
