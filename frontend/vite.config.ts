@@ -10,5 +10,10 @@ export default defineConfig({
   server: {
     proxy: { "/api": "http://127.0.0.1:8080", "/ajax-api": "http://127.0.0.1:8080" },
   },
-  test: { environment: "jsdom", include: ["src/**/*.test.tsx", "src/**/*.test.ts"] },
+  test: {
+    environment: "jsdom",
+    include: ["src/**/*.test.tsx", "src/**/*.test.ts"],
+    setupFiles: ["src/test-setup.ts"],
+    testTimeout: 20000,
+  },
 });

@@ -107,6 +107,10 @@ async function main() {
     ok((js.headers.get("cache-control") ?? "").includes("immutable"), "asset is cached immutably");
     const missing = await fetch(`${base}/assets/nope-123.js`);
     ok(missing.status === 404, "a missing asset is 404, not index.html");
+    const plain404 = await fetch(`${base}/nope`, { headers: { Accept: "application/json" } });
+    ok(plain404.status === 404 && (await plain404.json()).error_code === "ENDPOINT_NOT_FOUND", "an API client gets a JSON 404 for unknown paths");
+    const root = await fetch(`${base}/`, { headers: { Accept: "application/json" } });
+    ok((await root.json()).service === "mlops-studio", "/ stays the JSON service index for API clients");
     const api404 = await fetch(`${base}/api/v1/nope`);
     ok(api404.status === 404 && (api404.headers.get("content-type") ?? "").includes("json"), "unknown API path stays a JSON 404");
     // Traversal out of the console directory, sent raw (a client would normalize it away).

@@ -46,11 +46,11 @@ void SetHeader(httplib::Response& res, const char* name, const std::string& valu
   res.set_header(name, value);
 }
 
-void NotFound(httplib::Response& res, const std::string& message) {
-  res.status = 404;
-  res.set_content(std::string(R"({"error_code":"RESOURCE_DOES_NOT_EXIST","message":)") +
-                      "\"" + message + "\"}",
-                  "application/json");
+// An empty error response: the server's error handler writes the usual JSON error body and
+// X-Request-Id, exactly as for an unknown API route.
+void Refuse(httplib::Response& res, int status) {
+  res.status = status;
+  res.body.clear();
 }
 
 bool IsApiPath(const std::string& p) {
@@ -135,7 +135,7 @@ void RegisterStaticUi(httplib::Server& http, const std::string& ui_dir) {
   // Every GET outside the API prefixes; API paths fall through to the route table (and its 404).
   http.Get(R"(/(?!api/|api$|ajax-api/|ajax-api$|metrics$|healthz$|readyz$|__studio/).*)",
            [root](const httplib::Request& req, httplib::Response& res) {
-             if (IsApiPath(req.path)) return NotFound(res, "no such endpoint");
+             if (IsApiPath(req.path)) return Refuse(res, 404);
              // `/` for an API client (no text/html in Accept) stays the JSON service index.
              std::string accept = req.get_header_value("Accept");
              if (req.path == "/" && accept.find("text/html") == std::string::npos) {
@@ -148,17 +148,15 @@ void RegisterStaticUi(httplib::Server& http, const std::string& ui_dir) {
              }
              auto file = ResolveUiFile(root, req.path);
              bool is_asset = req.path.rfind("/assets/", 0) == 0;
-             if (!file.ok() && file.status().code() != ErrorCode::kResourceDoesNotExist) {
-               res.status = 400;
-               res.set_content(std::string(R"({"error_code":"BAD_REQUEST","message":)") +
-                                   "\"refused path\"}",
-                               "application/json");
-               return;
-             }
-             if (!file.ok() && is_asset) return NotFound(res, "no such asset");
+             if (!file.ok() && file.status().code() != ErrorCode::kResourceDoesNotExist)
+               return Refuse(res, 400);
+             // SPA fallback for page navigations (browsers ask for text/html); an API client or a
+             // missing hashed asset gets the usual 404.
+             bool wants_html = accept.find("text/html") != std::string::npos;
+             if (!file.ok() && (is_asset || !wants_html)) return Refuse(res, 404);
              std::string path = file.ok() ? *file : root + "/index.html";
              auto body = ReadFile(path);
-             if (!body.ok()) return NotFound(res, "console file unreadable");
+             if (!body.ok()) return Refuse(res, 404);
              std::string type = UiContentType(path);
              bool html = type.rfind("text/html", 0) == 0;
              SetHeader(res, "Cache-Control",
