@@ -259,9 +259,17 @@ async function main() {
   };
   const selectNode = async (id) => {
     // As a person would: fit the graph into view (the page may have gained a scrollbar), then click.
-    await page.getByRole("button", { name: "Fit View" }).click();
-    await page.locator(`.react-flow__node[data-id="${id}"]`).click();
-    await page.getByRole("heading", { name: `Stage ${id}` }).waitFor();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await page.getByRole("button", { name: "Fit View" }).click();
+        await page.locator(`.react-flow__node[data-id="${id}"]`).click({ timeout: 4000 });
+        await page.getByRole("heading", { name: `Stage ${id}` }).waitFor({ timeout: 4000 });
+        return;
+      } catch (e) {
+        if (attempt === 3) throw e;
+        console.log(`  (retrying selection of ${id}: ${String(e.message).split("\n")[0]})`);
+      }
+    }
   };
   for (const t of ["data-ingestion", "data-preparation", "feature-store", "model-registry", "model-deployment", "realtime-inference"]) await addStage(t);
   await selectNode("deploy");
@@ -334,6 +342,18 @@ async function main() {
   await screenshot("monitoring");
   ok(!!monitor.id, "monitor created");
 
+  ok(await page.getByRole("button", { name: /Acknowledge drift/ }).isDisabled(), "ml_engineer cannot acknowledge alarms");
+
+  step("acknowledge the drift alarm as admin");
+  await logout();
+  await login(ADMIN);
+  await nav("Monitoring");
+  await page.getByRole("button", { name: /Acknowledge drift/ }).click();
+  await page.getByRole("cell", { name: "acknowledged", exact: true }).waitFor();
+  await screenshot("monitoring-acknowledged");
+  await logout();
+  await login(MLE);
+
   step("dashboard as the ml_engineer");
   await nav("Dashboard");
   await page.getByRole("heading", { name: "Recent activity" }).waitFor();
@@ -342,7 +362,7 @@ async function main() {
   step("everything is in the audit log");
   await nav("Audit");
   await page.getByText(/Hash chain intact over \d+ events/).waitFor();
-  for (const action of ["user.create", "project.create", "artifact.upload", "model_version.create", "pipeline.stage.lock", "monitor.create"]) {
+  for (const action of ["user.create", "project.create", "artifact.upload", "model_version.create", "pipeline.stage.lock", "monitor.create", "monitor.run", "alarm.ack"]) {
     await page.getByLabel("Action", { exact: true }).fill(action);
     await page.getByRole("button", { name: "Search" }).click();
     await page.getByRole("cell", { name: action, exact: true }).first().waitFor();

@@ -70,12 +70,14 @@ describe("pipeline model", () => {
     expect(m.stages.find((s) => s.id === "monitor")!.needs).toEqual(["realtime"]);
   });
 
-  test("layout puts each stage one column after its latest dependency; cycles do not hang", () => {
+  test("layout puts each stage one level below its latest dependency; cycles do not hang", () => {
     const pos = layout(canonical().stages);
-    expect(pos.ingest.x).toBe(0);
-    expect(pos.realtime.x).toBe(pos.batch.x);
-    expect(pos.realtime.y).not.toBe(pos.batch.y);
-    expect(pos.monitor.x).toBeGreaterThan(pos.batch.x);
+    expect(pos.ingest).toEqual({ x: 0, y: 0 });
+    expect(pos.realtime.y).toBe(pos.batch.y);
+    expect(pos.realtime.x).toBe(-pos.batch.x);
+    expect(pos.realtime.x).not.toBe(pos.batch.x);
+    expect(pos.monitor.y).toBeGreaterThan(pos.batch.y);
+    expect(pos.monitor.x).toBe(0);
     const cyc = layout([
       { id: "a", type: "command", needs: ["b"], with: {}, extra: {} },
       { id: "b", type: "command", needs: ["a"], with: {}, extra: {} },

@@ -171,7 +171,8 @@ export function fromYaml(text: string): PipelineModel {
   };
 }
 
-// Columns by longest path from a root (cycles are cut), rows in spec order.
+// Top to bottom: one level per step of the longest path from a root (cycles are cut); stages
+// on the same level side by side, centred, in spec order.
 export function layout(stages: Stage[]): Record<string, { x: number; y: number }> {
   const byId = new Map(stages.map((s) => [s.id, s]));
   const depth = new Map<string, number>();
@@ -186,14 +187,16 @@ export function layout(stages: Stage[]): Record<string, { x: number; y: number }
     depth.set(id, v);
     return v;
   };
-  const rows = new Map<number, number>();
-  const out: Record<string, { x: number; y: number }> = {};
+  const levels = new Map<number, string[]>();
   for (const s of stages) {
-    const col = d(s.id);
-    const row = rows.get(col) ?? 0;
-    rows.set(col, row + 1);
-    out[s.id] = { x: col * 190, y: row * 100 };
+    const level = d(s.id);
+    levels.set(level, [...(levels.get(level) ?? []), s.id]);
   }
+  const out: Record<string, { x: number; y: number }> = {};
+  for (const [level, ids] of levels)
+    ids.forEach((id, i) => {
+      out[id] = { x: (i - (ids.length - 1) / 2) * 190, y: level * 80 };
+    });
   return out;
 }
 

@@ -142,18 +142,18 @@ function StageNodeView({ data, selected }: NodeProps<StageNode>) {
   const cls = ["stage-node", data.invalid ? "invalid" : "", data.lock === "locked" ? "locked" : "", data.status ? `status-${data.status.toLowerCase()}` : "", selected ? "selected" : ""].join(" ");
   return (
     <div className={cls} aria-label={`Stage ${data.label} (${data.type})${data.lock === "locked" ? ", locked" : ""}${data.status ? `, ${data.status}` : ""}`}>
-      <Handle type="target" position={Position.Left} isConnectable={!data.readOnly} />
+      <Handle type="target" position={Position.Top} isConnectable={!data.readOnly} />
       <div className="stage-id">
+        {data.label}
         {data.lock === "locked" && (
-          <span aria-hidden="true" title="Locked">
-            🔒{" "}
+          <span className="lock-mark" aria-hidden="true">
+            locked
           </span>
         )}
-        {data.label}
       </div>
       <div className="stage-type">{data.type}</div>
       {data.status && <div className="stage-status">{data.status}</div>}
-      <Handle type="source" position={Position.Right} />
+      <Handle type="source" position={Position.Bottom} />
     </div>
   );
 }
@@ -166,7 +166,7 @@ function FitOnChange({ count }: { count: number }) {
   const measured = useNodesInitialized();
   useEffect(() => {
     if (!measured) return;
-    const t = requestAnimationFrame(() => void fitView({ padding: 0.15, maxZoom: 1.1 }));
+    const t = requestAnimationFrame(() => void fitView({ padding: 0.1, maxZoom: 1.1, minZoom: 0.2 }));
     return () => cancelAnimationFrame(t);
   }, [count, measured, fitView]);
   return null;
@@ -370,7 +370,8 @@ function PipelineEditor({ project, name }: { project: string; name: string }) {
               setSelectedEdge(null);
             }}
             fitView
-            fitViewOptions={{ padding: 0.15, maxZoom: 1.1 }}
+            fitViewOptions={{ padding: 0.1, maxZoom: 1.1, minZoom: 0.2 }}
+            minZoom={0.2}
             deleteKeyCode={["Delete", "Backspace"]}
             proOptions={{ hideAttribution: true }}
           >
@@ -394,7 +395,7 @@ function PipelineEditor({ project, name }: { project: string; name: string }) {
               canLock={validation?.valid ?? false}
             />
           ) : (
-            <p className="empty">Select a stage to edit its parameters, needs and lock. Drag from a stage's right handle to another stage's left handle to connect them.</p>
+            <p className="empty">Select a stage to edit its parameters, needs and lock. Drag from a stage's bottom handle to another stage's top handle to connect them.</p>
           )}
           {selectedEdge && (
             <div className="edge-actions">
