@@ -279,10 +279,16 @@ export function RunDetailPage({ id }: { id: string }) {
         </dd>
         <dt>Started</dt>
         <dd>
-          {fmtTime(run.started_at ?? run.created_at)} by {run.created_by ?? "—"}
+          {fmtTime(run.started_at ?? run.created_at)} by {String(run.requested_by ?? run.created_by ?? "—")}
         </dd>
         <dt>Finished</dt>
         <dd>{fmtTime(run.finished_at)}</dd>
+        {run.error ? (
+          <>
+            <dt>Error</dt>
+            <dd>{String(run.error)}</dd>
+          </>
+        ) : null}
       </dl>
       <h2>Stages</h2>
       <StagesTable run={run} />

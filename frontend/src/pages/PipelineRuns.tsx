@@ -56,7 +56,7 @@ export function PipelineRunsPanel({
   const [selected, setSelected] = useState<string | null>(null);
   const [startError, setStartError] = useState<unknown>(null);
   const runs = useAsync(
-    () => (hasRuns ? api.get<Page<Run>>("/api/v1/runs", { project, pipeline, max_results: 20 }).then((p) => p.items.filter((r) => !r.pipeline || r.pipeline === pipeline)) : Promise.resolve([])),
+    () => (hasRuns ? api.get<Page<Run>>("/api/v1/runs", { project, max_results: 100 }).then((p) => p.items.filter((r) => r.pipeline === pipeline).slice(0, 20)) : Promise.resolve([])),
     [project, pipeline, hasRuns],
   );
   const { run } = useRun(selected);
@@ -69,7 +69,8 @@ export function PipelineRunsPanel({
   const start = async (noop: boolean) => {
     setStartError(null);
     try {
-      const r = await api.post<Run>("/api/v1/runs", { project, pipeline, spec, noop });
+      // The spec as edited; the server registers it as a new version when it changed.
+      const r = await api.post<Run>("/api/v1/runs", { spec, noop });
       setSelected(r.id);
       runs.reload();
     } catch (e) {
@@ -137,6 +138,8 @@ function stageDuration(s: StageRun): number | undefined {
 }
 
 function attemptsOf(s: StageRun): string {
+  const max = (s as { max_attempts?: number }).max_attempts;
+  if (s.attempt !== undefined && max !== undefined) return `${s.attempt}/${max}`;
   const n = Array.isArray(s.attempts) ? s.attempts.length : s.attempts;
   if (s.attempt !== undefined && n !== undefined) return `${s.attempt}/${n}`;
   return n !== undefined ? String(n) : s.attempt !== undefined ? String(s.attempt) : "—";

@@ -41,6 +41,15 @@ interface Validation {
   warnings: (ValidationError | string)[];
   stages?: { id: string; type: string; hash: string; locked: boolean; lock: "none" | "locked" | "unlocked" }[];
 }
+interface RegisteredPipeline {
+  project: string;
+  name: string;
+  version: number;
+  spec_hash: string;
+  created_by: string;
+  created_at: string;
+  spec_yaml?: string;
+}
 interface Lock {
   stage: string;
   status: "locked" | "unlocked";
@@ -200,18 +209,37 @@ function PipelineEditor({ project, name }: { project: string; name: string }) {
   const [runStatus, setRunStatus] = useState<Record<string, string>>({});
   const yaml = useMemo(() => toYaml(model), [model]);
 
-  // A pipeline registered on the server (issue 6) is the starting point when there is no draft.
+  // The registered pipeline (its latest version) is the starting point when there is no draft.
+  const registered = useAsync(
+    () =>
+      hasServerPipelines
+        ? api
+            .get<{ items: RegisteredPipeline[] }>(`/api/v1/projects/${enc(project)}/pipelines`)
+            .then((r) => r.items.find((i) => i.name === name) ?? null)
+        : Promise.resolve(null),
+    [hasServerPipelines, project, name],
+  );
   useEffect(() => {
-    if (!hasServerPipelines || loadedFromServer || localStorage.getItem(draftKey(project, name))) return;
+    if (!registered.data || loadedFromServer || localStorage.getItem(draftKey(project, name))) return;
     setLoadedFromServer(true);
     api
-      .get<{ items: { name: string; spec?: string }[] }>(`/api/v1/projects/${enc(project)}/pipelines`)
-      .then((r) => {
-        const p = r.items.find((i) => i.name === name);
-        if (p?.spec) setModel(fromYaml(p.spec));
-      })
+      .get<RegisteredPipeline>(`/api/v1/projects/${enc(project)}/pipelines/${enc(name)}`)
+      .then((p) => p.spec_yaml && setModel(fromYaml(p.spec_yaml)))
       .catch(setActionError);
-  }, [hasServerPipelines, loadedFromServer, project, name]);
+  }, [registered.data, loadedFromServer, project, name]);
+  const [registering, setRegistering] = useState(false);
+  const register = async () => {
+    setActionError(null);
+    setRegistering(true);
+    try {
+      await api.post(`/api/v1/projects/${enc(project)}/pipelines`, { spec: yaml });
+      registered.reload();
+    } catch (e) {
+      setActionError(e);
+    } finally {
+      setRegistering(false);
+    }
+  };
 
   useEffect(() => {
     localStorage.setItem(draftKey(project, name), yaml);
@@ -347,6 +375,16 @@ function PipelineEditor({ project, name }: { project: string; name: string }) {
         <label className="checkbox">
           <input type="checkbox" checked={model.canonical} onChange={(e) => setModel({ ...model, canonical: e.target.checked })} /> canonical
         </label>
+        {hasServerPipelines && (
+          <>
+            <Gated perm="create" allowed={(validation?.valid ?? false) && !registering} title="The spec must validate before it is registered" onClick={() => void register()}>
+              Register version
+            </Gated>
+            <span className="muted" role="status">
+              {registered.data ? `registered: v${registered.data.version} by ${registered.data.created_by}, ${fmtTime(registered.data.created_at)}` : "not registered on the server yet"}
+            </span>
+          </>
+        )}
         <span className={`validity ${validation?.valid ? "ok" : "bad"}`} role="status" aria-live="polite" data-testid="validity">
           {validating ? "Validating…" : validation ? (validation.valid ? "✓ Valid" : `✗ ${validation.errors.length} error${validation.errors.length === 1 ? "" : "s"}`) : ""}
         </span>

@@ -253,7 +253,7 @@ export function RunsTable({ runs }: { runs: Run[] }) {
               <Badge value={r.status} />
             </td>
             <td>{fmtTime(r.started_at ?? r.created_at)}</td>
-            <td>{r.created_by ?? "—"}</td>
+            <td>{String(r.requested_by ?? r.created_by ?? "—")}</td>
           </tr>
         ))}
       </tbody>
