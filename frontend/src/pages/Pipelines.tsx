@@ -197,6 +197,9 @@ function PipelineEditor({ project, name }: { project: string; name: string }) {
   });
   const [loadedFromServer, setLoadedFromServer] = useState(false);
   const [positions, setPositions] = useState<Record<string, { x: number; y: number }>>({});
+  // Measured node sizes: the graph is derived from the spec on every render, so React Flow's
+  // measurements must be handed back (a node without them is not shown).
+  const [sizes, setSizes] = useState<Record<string, { width: number; height: number }>>({});
   const [selected, setSelected] = useState<string | null>(null);
   const [selectedEdge, setSelectedEdge] = useState<string | null>(null);
   const [newType, setNewType] = useState<StageType>("data-ingestion");
@@ -282,6 +285,7 @@ function PipelineEditor({ project, name }: { project: string; name: string }) {
     id: s.id,
     type: "stage",
     position: positions[s.id] ?? auto[s.id],
+    measured: sizes[s.id],
     selected: s.id === selected,
     deletable: !isLocked(s.id),
     data: { label: s.id, type: s.type, lock: lockOf(s.id)?.status ?? "none", invalid: invalidStages.has(s.id), status: runStatus[s.id], readOnly: isLocked(s.id) },
@@ -293,6 +297,7 @@ function PipelineEditor({ project, name }: { project: string; name: string }) {
   const onNodesChange = (changes: NodeChange<StageNode>[]) => {
     for (const c of changes) {
       if (c.type === "position" && c.position) setPositions((p) => ({ ...p, [c.id]: c.position! }));
+      if (c.type === "dimensions" && c.dimensions) setSizes((z) => ({ ...z, [c.id]: c.dimensions! }));
       if (c.type === "select") {
         if (c.selected) {
           setSelected(c.id);
