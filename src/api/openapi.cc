@@ -304,6 +304,8 @@ std::string BuildOpenApi(const RouteTable& routes) {
            json s = Schemas();
            AddMonitorSchemas(s);
            AddPipelineSchemas(s);
+           AddRunSchemas(s);
+           AddDeploymentSchemas(s);
            return s;
          }()},
         {"securitySchemes",

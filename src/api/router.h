@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <string>
 #include <vector>
@@ -44,6 +45,9 @@ struct Services {
   auth::LoginLimiter& login_limiter;
   metrics::Registry& metrics;
   artifacts::ArtifactStore* artifacts = nullptr;  // opened from Config::ArtifactsUri()
+  // Called with the server's base URL once it listens (background work that needs it).
+  std::vector<std::function<void(const std::string& base_url)>> on_listening;
+  std::atomic<int> bound_port{0};                 // set by Bind() (deploy slots call back)
 };
 
 using RouteTable = std::vector<Route>;
@@ -63,6 +67,13 @@ void AddMonitorSchemas(nlohmann::json& schemas);
 // Pipeline spec validation, node locks and the per-project pipeline policy.
 void AddPipelineRoutes(RouteTable& routes, Services& s);
 void AddPipelineSchemas(nlohmann::json& schemas);
+// Environments, deployments, approvals, rollback and the /serve router (issue 7).
+void AddDeploymentRoutes(RouteTable& routes, Services& s);
+void AddDeploymentSchemas(nlohmann::json& schemas);
+
+// Registered pipelines and pipeline runs; creates the scheduler (started on listening).
+Status AddRunRoutes(RouteTable& routes, Services& s);
+void AddRunSchemas(nlohmann::json& schemas);
 
 // OpenAPI 3.1 for every route in `routes`.
 std::string BuildOpenApi(const RouteTable& routes);

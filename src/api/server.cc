@@ -106,6 +106,8 @@ class HttpApiServer final : public ApiServer {
     AddMlflowTrackingRoutes(routes_, services_);
     RETURN_IF_ERROR(AddMonitorRoutes(routes_, services_));
     AddPipelineRoutes(routes_, services_);
+    RETURN_IF_ERROR(AddRunRoutes(routes_, services_));
+    AddDeploymentRoutes(routes_, services_);
     AddSystemRoutes(routes_, services_, routes_);
     // The web console owns `/` for browsers and every non-API GET path (SPA fallback).
     ASSIGN_OR_RETURN(std::string ui_dir, FindUiDir(options_.config.ui_dir));
@@ -128,12 +130,17 @@ class HttpApiServer final : public ApiServer {
                                                               " (address in use or not permitted)");
       port_ = c.port;
     }
+    services_.bound_port = port_;
     return Status::Ok();
   }
 
   int port() const override { return port_; }
 
   Status Serve() override {
+    std::string host = options_.config.host == "0.0.0.0" ? "127.0.0.1"
+                       : options_.config.host == "::"    ? "[::1]"
+                                                         : options_.config.host;
+    for (auto& f : services_.on_listening) f("http://" + host + ":" + std::to_string(port_));
     if (!http_.listen_after_bind()) return Internal("HTTP server stopped unexpectedly");
     return Status::Ok();
   }

@@ -87,4 +87,19 @@ int RunPipelineInit(const PipelineCommandOptions& options);
 // 0 valid, 1 invalid, 2 usage or system error.
 int RunPipelineValidate(const PipelineCommandOptions& options);
 
+// `studio deploy`, `studio approve|reject|rollback`, `studio deployments list` (issue 7).
+struct DeployCommandOptions {
+  std::string server, token;
+  bool json = false;
+};
+// --wait: 0 LIVE, 1 ROLLED_BACK / FAILED / REJECTED, 2 error or timeout.
+int RunDeploy(const DeployCommandOptions& o, const std::string& model, const std::string& env,
+              const std::string& project, const std::string& strategy, bool wait,
+              int timeout_seconds);
+// verb: approve | reject (text = comment) | rollback (text = reason).
+int RunDeploymentDecision(const DeployCommandOptions& o, const std::string& id,
+                          const std::string& verb, const std::string& text);
+int RunDeploymentsList(const DeployCommandOptions& o, const std::string& env,
+                       const std::string& project, const std::string& status, int max_results);
+
 }  // namespace studio::cli

@@ -4,6 +4,9 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/deploy_plan_command.h"
+#include "cli/pipeline_asl_command.h"
+#include "cli/internal/run_commands.h"
 #include "common/strings.h"
 #include "common/version.h"
 
@@ -68,6 +71,11 @@ int Main(int argc, char** argv) {
   serve->add_option("--ui-dir", ui_dir,
                     "Built web console to serve at / (default: frontend/dist found near the "
                     "binary; 'none' to serve no console)");
+  std::string executor, max_parallel_stages;
+  serve->add_option("--executor", executor,
+                    "Pipeline stages: embedded (run by serve, default) or workers (studio worker)");
+  serve->add_option("--max-parallel-stages", max_parallel_stages,
+                    "Stage processes serve runs at once (default 4)");
   serve->callback([&] {
     CommonFlags f = serve_store.Flags();
     if (!host.empty()) f.values["host"] = host;
@@ -78,6 +86,8 @@ int Main(int argc, char** argv) {
     if (!log_format.empty()) f.values["log_format"] = log_format;
     if (!allowed_hosts.empty()) f.values["allowed_hosts"] = allowed_hosts;
     if (!ui_dir.empty()) f.values["ui_dir"] = ui_dir;
+    if (!executor.empty()) f.values["executor"] = executor;
+    if (!max_parallel_stages.empty()) f.values["max_parallel_stages"] = max_parallel_stages;
     rc = RunServe(f, demo);
   });
 
@@ -308,9 +318,85 @@ int Main(int argc, char** argv) {
                         "Reject null/NaN inputs in every column (default: float columns accept "
                         "them as missing values)");
   serve_model->add_option("--log-format", sm.log_format, "json or text")->capture_default_str();
+  serve_model
+      ->add_option("--fail-ratio", sm.serve.fail_ratio,
+                   "Testing only: answer this share of prediction requests with 500 "
+                   "(deterministic; used by the deployment rollback tests)")
+      ->check(CLI::Range(0.0, 1.0));
   serve_model->callback([&] {
     sm.serve.prediction_log.sample_rate = sample_rate;
     rc = RunServeModel(sm);
+  });
+
+  // deploy-plan (the ECS/ALB plan of a deployment slot; no AWS calls)
+  DeployPlanOptions dp;
+  std::string dp_output = "json";
+  auto* deploy_plan = app.add_subcommand(
+      "deploy-plan",
+      "Print the ECS Fargate + ALB plan of one deployment slot: the exact RegisterTaskDefinition, "
+      "CreateTargetGroup, CreateService/UpdateService, (prod) RegisterScalableTarget + "
+      "PutScalingPolicy and ModifyListener/ModifyRule requests the AWS deploy target sends. "
+      "Nothing is called. Sizing per environment: dev 1 replica, staging 2, prod 3 scaling to "
+      "10 (override with --replicas/--max-replicas/--cpu/--memory). See docs/aws-deploy.md.\n\n"
+      "Example:\n"
+      "  studio deploy-plan --model churn/3 --env prod --project churn --slot green \\\n"
+      "    --image 111122223333.dkr.ecr.us-east-1.amazonaws.com/studio:1.4.0 --cluster mlops \\\n"
+      "    --subnets subnet-0a1b2c3d,subnet-4e5f6a7b --security-groups sg-0123456789abcdef0 \\\n"
+      "    --vpc vpc-0abc --listener-arn arn:aws:elasticloadbalancing:...:listener/app/studio-prod/... "
+      "\\\n"
+      "    --execution-role-arn arn:aws:iam::111122223333:role/studio-task-execution \\\n"
+      "    --token-secret-arn arn:aws:secretsmanager:us-east-1:111122223333:secret:studio/token "
+      "\\\n"
+      "    --control-plane-url https://studio.example.com --weights blue=90,green=10\n");
+  deploy_plan->add_option("--model", dp.model, "NAME/VERSION of a registered model")->required();
+  deploy_plan->add_option("--env", dp.env, "Environment: dev, staging or prod")->required();
+  deploy_plan->add_option("--project", dp.project, "Project name")->capture_default_str();
+  deploy_plan->add_option("--slot", dp.slot, "blue, green or canary")->capture_default_str();
+  deploy_plan->add_option("--deployment-id", dp.deployment_id, "Deployment id (tags, env)")
+      ->capture_default_str();
+  deploy_plan->add_option("--region", dp.region, "AWS region")
+      ->envname("AWS_REGION")
+      ->capture_default_str();
+  deploy_plan->add_option("--image", dp.image, "ECR image with the studio binary")->required();
+  deploy_plan->add_option("--cluster", dp.cluster, "ECS cluster name or ARN")->required();
+  deploy_plan->add_option("--subnets", dp.subnets, "Subnet ids (comma-separated)")
+      ->delimiter(',')
+      ->required();
+  deploy_plan->add_option("--security-groups", dp.security_groups,
+                          "Security group ids (comma-separated)")
+      ->delimiter(',')
+      ->required();
+  deploy_plan->add_flag("--assign-public-ip", dp.assign_public_ip, "Give tasks a public IP");
+  deploy_plan->add_option("--vpc", dp.vpc, "VPC id of the target groups")->required();
+  deploy_plan->add_option("--listener-arn", dp.listener_arn, "ALB listener (ModifyListener)");
+  deploy_plan->add_option("--rule-arn", dp.rule_arn, "Or a listener rule (ModifyRule)");
+  deploy_plan->add_option("--execution-role-arn", dp.execution_role_arn,
+                          "Task execution role (image pull, secret, logs)")
+      ->required();
+  deploy_plan->add_option("--task-role-arn", dp.task_role_arn, "Task role of the model server");
+  deploy_plan->add_option("--token-secret-arn", dp.token_secret_arn,
+                          "Secrets Manager secret with the registry API token (STUDIO_TOKEN)")
+      ->required();
+  deploy_plan->add_option("--control-plane-url", dp.control_plane_url,
+                          "Control plane the tasks download models:/ URIs from")
+      ->envname("STUDIO_SERVER")
+      ->required();
+  deploy_plan->add_option("--log-group", dp.log_group, "CloudWatch Logs group")
+      ->capture_default_str();
+  deploy_plan->add_option("--replicas", dp.replicas, "Replica count (default: the environment's)");
+  deploy_plan->add_option("--max-replicas", dp.max_replicas,
+                          "Auto-scaling ceiling (default: the environment's)");
+  deploy_plan->add_option("--cpu", dp.cpu, "Fargate CPU units (256, 512, 1024, …)");
+  deploy_plan->add_option("--memory", dp.memory, "Fargate memory in MiB");
+  deploy_plan->add_option("--weights", dp.weights,
+                          "Listener weights after the change, SLOT=PERCENT,… (default: the slot "
+                          "100)");
+  deploy_plan->add_option("--output", dp_output, "json or table")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->capture_default_str();
+  deploy_plan->callback([&] {
+    dp.json = dp_output == "json";
+    rc = RunDeployPlan(dp);
   });
 
   // drift
@@ -397,6 +483,152 @@ int Main(int argc, char** argv) {
   pl_validate->callback([&] {
     pl.json = pl_output == "json";
     rc = RunPipelineValidate(pl);
+  });
+  // pipeline export-asl / run-aws (AWS Step Functions + ECS Fargate)
+  PipelineAslOptions asl;
+  auto* pl_asl = pipeline->add_subcommand(
+      "export-asl",
+      "Compile a spec to an AWS Step Functions state machine (Amazon States Language): each "
+      "stage an ECS Fargate task running `run-stage`, Retry from the spec, Catch to a failure "
+      "notification, independent stages in Parallel states.\nExit 0: written; 1: invalid "
+      "spec; 2: usage or system error.\n\nExample:\n"
+      "  studio pipeline export-asl studio-pipeline.yaml --cluster mlops --task-definition "
+      "studio-stage:3 --subnets subnet-0aaa,subnet-0bbb --security-groups sg-0ccc --output "
+      "pipeline.asl.json\n");
+  pl_asl->add_option("file", asl.file, "The spec file ('-' for stdin)")->required();
+  pl_asl->add_option("--cluster", asl.cluster, "ECS cluster name or ARN")->required();
+  pl_asl
+      ->add_option("--task-definition", asl.task_definition,
+                   "Task definition (family[:revision] or ARN) whose container runs studio")
+      ->required();
+  pl_asl->add_option("--subnets", asl.subnets, "Subnet ids (comma-separated)")
+      ->delimiter(',')
+      ->required();
+  pl_asl
+      ->add_option("--security-groups", asl.security_groups, "Security group ids (comma-separated)")
+      ->delimiter(',');
+  pl_asl->add_option("--container", asl.container, "Container name in the task definition")
+      ->capture_default_str();
+  pl_asl->add_flag("--assign-public-ip", asl.assign_public_ip,
+                   "AssignPublicIp ENABLED (public subnets without a NAT gateway)");
+  pl_asl->add_option("--platform-version", asl.platform_version,
+                     "Fargate platform version (default LATEST)");
+  pl_asl
+      ->add_option("--command-prefix", asl.command_prefix,
+                   "Words before run-stage when the image's entrypoint is not studio "
+                   "(comma-separated, e.g. studio)")
+      ->delimiter(',');
+  pl_asl->add_option("--failure-topic", asl.failure_topic_arn,
+                     "SNS topic ARN to publish a failure to (default: a Pass state)");
+  pl_asl->add_option("--output", asl.output_file, "File to write (default stdout)");
+  pl_asl->callback([&] { rc = RunPipelineExportAsl(asl); });
+
+  PipelineRunAwsOptions aws_run;
+  std::string aws_output = "table";
+  auto* pl_aws = pipeline->add_subcommand(
+      "run-aws",
+      "Start an execution of an exported state machine (run id = execution name, input "
+      "{\"run_id\"}), follow it and print stage updates mapped from its history; or follow / "
+      "stop an existing execution. AWS credentials from AWS_ACCESS_KEY_ID, "
+      "AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN.\nExit 0: started or SUCCEEDED; 1: FAILED, "
+      "TIMED_OUT or ABORTED; 2: usage or system error.\n\nExample:\n"
+      "  studio pipeline run-aws studio-pipeline.yaml --state-machine-arn "
+      "arn:aws:states:us-east-1:111122223333:stateMachine:churn --run-id "
+      "0190f3a2-7b1c-7d4e-9f00-0123456789ab --follow\n"
+      "  studio pipeline run-aws --execution-arn ARN --stop\n");
+  pl_aws->add_option("file", aws_run.file, "The spec (its stage ids); required to start");
+  pl_aws->add_option("--state-machine-arn", aws_run.state_machine_arn, "State machine to start");
+  pl_aws->add_option("--run-id", aws_run.run_id, "Run id, used as the execution name");
+  pl_aws->add_option("--execution-arn", aws_run.execution_arn,
+                     "Follow (or --stop) this execution instead of starting one");
+  pl_aws->add_option("--region", aws_run.region, "AWS region")
+      ->envname("AWS_REGION")
+      ->capture_default_str();
+  pl_aws->add_option("--endpoint", aws_run.endpoint,
+                     "Step Functions endpoint (default https://states.REGION.amazonaws.com)");
+  pl_aws->add_flag("--follow", aws_run.follow, "Poll until the execution ends");
+  pl_aws->add_flag("--stop", aws_run.stop, "Stop the execution given by --execution-arn");
+  pl_aws->add_option("--poll-interval", aws_run.poll_interval_s, "Seconds between polls")
+      ->capture_default_str();
+  pl_aws->add_option("--output", aws_output, "table or json (NDJSON)")
+      ->check(CLI::IsMember({"table", "json"}));
+  pl_aws->callback([&] {
+    aws_run.json = aws_output == "json";
+    rc = RunPipelineRunAws(aws_run);
+  });
+
+  AddRunCommands(&app, pipeline, &rc);
+
+  // -- deployments (issue 7): thin clients of /api/v1/deployments; code in deploy_commands.cc.
+  DeployCommandOptions dep;
+  std::string dep_output = "table", dep_model, dep_env, dep_project, dep_strategy, dep_id,
+              dep_text, dep_status;
+  bool dep_wait = false;
+  int dep_timeout = 3600, dep_max = 100;
+  auto dep_flags = [&](CLI::App* cmd) {
+    cmd->add_option("--server", dep.server,
+                    "Server URL (default $STUDIO_SERVER or http://127.0.0.1:8080)");
+    cmd->add_option("--token", dep.token, "API token (default $STUDIO_TOKEN)");
+    cmd->add_option("--output", dep_output, "table or json")
+        ->check(CLI::IsMember({"table", "json"}));
+  };
+  auto* deploy_cmd = app.add_subcommand(
+      "deploy",
+      "Deploy a model version to an environment (dev, staging, prod) under its policy: "
+      "approvals, direct / canary / blue-green, automatic rollback.\nWith --wait, shows "
+      "progress (state, weights, live error rate) and exits 0 when LIVE, 1 when rolled back, "
+      "failed or rejected.\n\nExamples:\n"
+      "  studio deploy --model churn@champion --env staging --wait\n"
+      "  studio deploy --model churn/3 --env prod --project demo --strategy blue-green\n");
+  dep_flags(deploy_cmd);
+  deploy_cmd->add_option("--model", dep_model, "NAME@ALIAS or NAME/VERSION")->required();
+  deploy_cmd->add_option("--env", dep_env, "Environment: dev, staging or prod")->required();
+  deploy_cmd->add_option("--project", dep_project, "Project (default: the model's)");
+  deploy_cmd->add_option("--strategy", dep_strategy, "direct, canary or blue-green")
+      ->check(CLI::IsMember({"direct", "canary", "blue-green"}));
+  deploy_cmd->add_flag("--wait", dep_wait, "Wait until LIVE, ROLLED_BACK, FAILED or REJECTED");
+  deploy_cmd->add_option("--timeout", dep_timeout, "With --wait: give up after this many seconds")
+      ->capture_default_str();
+  deploy_cmd->callback([&] {
+    dep.json = dep_output == "json";
+    rc = RunDeploy(dep, dep_model, dep_env, dep_project, dep_strategy, dep_wait, dep_timeout);
+  });
+  for (const char* verb : {"approve", "reject", "rollback"}) {
+    std::string v = verb;
+    auto* cmd = app.add_subcommand(
+        v, v == "approve"  ? "Approve a deployment waiting for approval (permission approve; "
+                             "not its requester).\n\nExample:\n  studio approve 0193... "
+                             "--comment \"metrics reviewed\"\n"
+           : v == "reject" ? "Reject a deployment waiting for approval.\n\nExample:\n  "
+                             "studio reject 0193... --comment \"AUC too low\"\n"
+                           : "Roll a deployment back: an in-flight one returns traffic to the "
+                             "previous version; a LIVE one is replaced by the version before "
+                             "it.\n\nExample:\n  studio rollback 0193... --reason \"latency\"\n");
+    dep_flags(cmd);
+    cmd->add_option("id", dep_id, "Deployment id")->required();
+    cmd->add_option(v == "rollback" ? "--reason" : "--comment", dep_text,
+                    v == "rollback" ? "Why (recorded in the audit trail)" : "Comment");
+    cmd->callback([&, v] {
+      dep.json = dep_output == "json";
+      rc = RunDeploymentDecision(dep, dep_id, v, dep_text);
+    });
+  }
+  auto* deployments_cmd =
+      app.add_subcommand("deployments", "Browse deployments.\n\nExample:\n"
+                                        "  studio deployments list --env prod --output json\n");
+  deployments_cmd->require_subcommand(1);
+  auto* dep_list = deployments_cmd->add_subcommand(
+      "list", "List deployments, newest first.\n\nExample:\n  studio deployments list --env "
+              "staging --status LIVE\n");
+  dep_flags(dep_list);
+  dep_list->add_option("--env", dep_env, "Only this environment");
+  dep_list->add_option("--project", dep_project, "Only this project");
+  dep_list->add_option("--status", dep_status, "Only this status (e.g. LIVE, ROLLED_BACK)");
+  dep_list->add_option("--max-results", dep_max, "At most this many (1-1000)")
+      ->capture_default_str();
+  dep_list->callback([&] {
+    dep.json = dep_output == "json";
+    rc = RunDeploymentsList(dep, dep_env, dep_project, dep_status, dep_max);
   });
 
   try {

@@ -55,6 +55,14 @@ Status SetKey(Config& c, const std::string& key, const std::string& value, const
     c.emf_namespace = value;
   } else if (key == "ui_dir") {
     c.ui_dir = value;
+  } else if (key == "executor") {
+    if (value != "embedded" && value != "workers") return bad("must be embedded or workers");
+    c.executor = value;
+  } else if (key == "max_parallel_stages") {
+    char* end = nullptr;
+    long v = std::strtol(value.c_str(), &end, 10);
+    if (value.empty() || *end != '\0' || v < 1 || v > 256) return bad("must be 1-256");
+    c.max_parallel_stages = static_cast<int>(v);
   } else {
     return InvalidArgument(src + ": unknown key '" + key + "'").WithDetail(key, "unknown key");
   }
@@ -115,6 +123,7 @@ const std::vector<std::string>& ConfigKeys() {
       "data_dir",   "host",           "port",       "db",           "artifacts",
       "body_limit", "artifact_limit", "log_format", "allowed_hosts",
       "allowed_webhook_hosts", "emf_output", "emf_namespace",
+      "executor", "max_parallel_stages",
       "ui_dir"};
   return kKeys;
 }

@@ -29,6 +29,11 @@ struct Config {
   std::string emf_namespace = "MLOpsStudio/Monitoring";
   // The built web console (docs/ui.md): empty finds frontend/dist near the binary; "none" off.
   std::string ui_dir;
+  // Pipeline runs (docs/pipelines.md "Runs"): `embedded` runs stage processes in `studio
+  // serve`; `workers` leaves them to `studio worker` processes (PostgreSQL). Stage processes at
+  // once per serve or worker process.
+  std::string executor = "embedded";
+  int max_parallel_stages = 4;
 
   std::string DbUri() const;
   std::string ArtifactsUri() const;

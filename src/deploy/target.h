@@ -50,6 +50,20 @@ class DeployTarget {
   virtual Status SetWeights(const TargetScope& scope, const std::map<std::string, int>& weights) = 0;
   virtual Result<bool> SlotHealthy(const TargetScope& scope, const std::string& slot) = 0;
   virtual Result<SlotMetrics> Metrics(const TargetScope& scope, const std::string& slot) = 0;
+
+  // Optional (defaults keep other targets source-compatible):
+  // Sends one request to `slot` alone (smoke and validation traffic, counted in its metrics)
+  // and returns the HTTP status; NOT_IMPLEMENTED when the target cannot address one slot (the
+  // controller then relies on live traffic only).
+  virtual Result<int> SendToSlot(const TargetScope& scope, const std::string& slot,
+                                 const std::string& method, const std::string& path,
+                                 const std::string& body) {
+    (void)scope, (void)slot, (void)method, (void)path, (void)body;
+    return Status(ErrorCode::kNotImplemented, kind() + " target cannot address a single slot");
+  }
+  // True when slots end with the control plane (local child processes): on start-up the
+  // controller then starts the LIVE slots again.
+  virtual bool SlotsEndWithControlPlane() const { return false; }
 };
 
 }  // namespace studio::deploy

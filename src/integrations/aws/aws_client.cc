@@ -61,6 +61,9 @@ ErrorCode CodeForStatus(long status, std::string_view aws_code) {
       aws_code == "ResourceNotFoundException") {
     return ErrorCode::kResourceDoesNotExist;
   }
+  // Step Functions: ExecutionDoesNotExist, StateMachineDoesNotExist, … (HTTP 400).
+  if (aws_code.ends_with("DoesNotExist")) return ErrorCode::kResourceDoesNotExist;
+  if (aws_code.ends_with("AlreadyExists")) return ErrorCode::kAlreadyExists;
   switch (status) {
     case 400:
       return ErrorCode::kBadRequest;

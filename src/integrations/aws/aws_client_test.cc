@@ -53,6 +53,10 @@ TEST(AwsClient, MapsErrorBodies) {
   r.headers.clear();
   EXPECT_EQ(ErrorFromResponse(r, "StartExecution").message(),
             "StartExecution: HTTP 400 InvalidArn: Invalid Arn");
+  r.body = R"({"__type":"com.amazonaws.states#ExecutionDoesNotExist","message":"none"})";
+  EXPECT_EQ(ErrorFromResponse(r, "op").code(), ErrorCode::kResourceDoesNotExist);
+  r.body = R"({"__type":"ExecutionAlreadyExists","message":"taken"})";
+  EXPECT_EQ(ErrorFromResponse(r, "op").code(), ErrorCode::kAlreadyExists);
   r.status = 404;  // HEAD: no body
   r.body.clear();
   EXPECT_EQ(ErrorFromResponse(r, "HEAD /b/k").code(), ErrorCode::kResourceDoesNotExist);

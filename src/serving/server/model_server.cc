@@ -1,6 +1,7 @@
 #include "serving/server/model_server.h"
 
 #include <chrono>
+#include <cmath>
 #include <thread>
 
 #include "common/error_mapping.h"
@@ -133,10 +134,16 @@ void ModelServer::Error(http::Response& res, const Status& st) {
 
 void ModelServer::Routes() {
   // Every route is timed and counted under its route label.
-  auto timed = [this](std::function<void(const http::Request&, http::Response&)> fn) {
-    return [this, fn = std::move(fn)](const http::Request& req, http::Response& res) {
+  auto faults = std::make_shared<std::atomic<uint64_t>>(0);
+  auto timed = [this, faults](std::function<void(const http::Request&, http::Response&)> fn) {
+    return [this, fn = std::move(fn), faults](const http::Request& req, http::Response& res) {
       const auto start = Clock::now();
-      fn(req, res);
+      const double ratio = options_.fail_ratio;
+      const uint64_t n = ratio > 0 ? faults->fetch_add(1) : 0;
+      if (ratio > 0 && std::floor(double(n + 1) * ratio) > std::floor(double(n) * ratio))
+        Error(res, Internal("injected failure (serve-model --fail-ratio, for tests only)"));
+      else
+        fn(req, res);
       metrics_.ObserveRequest(RouteOf(req.path), res.status,
                               std::chrono::duration<double>(Clock::now() - start).count());
     };

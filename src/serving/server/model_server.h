@@ -31,6 +31,9 @@ struct ServeOptions {
   int batch_block_rows = 4096;       // rows predicted per block in /batch-predict
   LoadOptions load;
   PredictionLogOptions prediction_log;  // target empty = no prediction log
+  // Testing only (deployment rollback tests): this share of prediction requests answers 500,
+  // deterministically (every 1/ratio-th request).
+  double fail_ratio = 0;
 };
 
 // Turns a model URI (a directory, models:/NAME/VERSION, models:/NAME@ALIAS) into a local
