@@ -67,6 +67,10 @@ int Main(int argc, char** argv) {
                     "Comma-separated Host names to accept (default: loopback names when bound to "
                     "loopback; '*' for any)");
   serve->add_flag("--demo", demo, "Seed a demo project on first start");
+  std::string ui_dir;
+  serve->add_option("--ui-dir", ui_dir,
+                    "Built web console to serve at / (default: frontend/dist found near the "
+                    "binary; 'none' to serve no console)");
   std::string executor, max_parallel_stages;
   serve->add_option("--executor", executor,
                     "Pipeline stages: embedded (run by serve, default) or workers (studio worker)");
@@ -81,6 +85,7 @@ int Main(int argc, char** argv) {
     if (!artifact_limit.empty()) f.values["artifact_limit"] = artifact_limit;
     if (!log_format.empty()) f.values["log_format"] = log_format;
     if (!allowed_hosts.empty()) f.values["allowed_hosts"] = allowed_hosts;
+    if (!ui_dir.empty()) f.values["ui_dir"] = ui_dir;
     if (!executor.empty()) f.values["executor"] = executor;
     if (!max_parallel_stages.empty()) f.values["max_parallel_stages"] = max_parallel_stages;
     rc = RunServe(f, demo);
