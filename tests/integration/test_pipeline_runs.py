@@ -22,7 +22,7 @@ from harness import BACKEND, STUDIO_BIN, StudioTestCase, list_all, run_cli
 
 HOOKS = {
     "STUDIO_TEST_HOOKS": "1",
-    "STUDIO_STAGE_TEST_SLEEP": "slow=60,chatty=2,long=60,recover=6",
+    "STUDIO_STAGE_TEST_SLEEP": "slow=60,chatty=2,long=60,recover=6,graceful=2",
     "STUDIO_STAGE_TEST_FAIL": "flaky,flaky2=1",
     "STUDIO_STAGE_TEST_GRANDCHILD": "slow",
 }
@@ -480,6 +480,36 @@ class RecoveryTests(StudioTestCase):
                 open(f"/proc/{p}/cmdline", "rb").read().decode(errors="replace")] \
             if os.path.isdir("/proc") else []
         self.assertEqual([p for p in left if not pid_gone(int(p))], [])
+
+    def test_sigterm_requeues_running_stages_without_using_their_retries(self):
+        srv = self.new_server(env=HOOKS)
+        api = srv.admin
+        project = "gr-" + uuid.uuid4().hex[:6]
+        self.assertStatus(api.post("/api/v1/projects", json={"name": project}), 201)
+        spec = spec_yaml("graceful", project, [("graceful", [], [])])  # one attempt allowed
+        r = api.post("/api/v1/runs", json={"spec": spec, "noop": True})
+        self.assertStatus(r, 202)
+        run_id = r.json()["id"]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            st = {s["id"]: s for s in api.get(f"/api/v1/runs/{run_id}").json()["stages"]}
+            if st["graceful"]["status"] == "running":
+                break
+            time.sleep(0.05)
+        self.assertEqual(srv.stop(), 0)  # SIGTERM: the stage process is killed, not waited for
+        srv.start()
+        api = srv.admin
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            run = api.get(f"/api/v1/runs/{run_id}").json()
+            if run["status"] in TERMINAL:
+                break
+            time.sleep(0.1)
+        self.assertEqual(run["status"], "succeeded", json.dumps(run)[:3000])
+        st = {s["id"]: s for s in run["stages"]}["graceful"]
+        self.assertEqual([a["status"] for a in st["attempts"]], ["interrupted", "succeeded"])
+        self.assertIn("shut down", st["attempts"][0]["error"])
+
 
 
 @unittest.skipUnless(BACKEND == "postgres", "studio worker needs PostgreSQL")
