@@ -721,6 +721,19 @@ class AwsExecutorTests(StudioTestCase):
         self.assertTrue(all(a["claimed_by"] == "aws" for s in run["stages"]
                             for a in s["attempts"]))
 
+    def test_workers_executor_needs_postgres(self):
+        if BACKEND != "sqlite":
+            self.skipTest("sqlite only")
+        store = self.new_store()
+        store.bootstrap()
+        r = run_cli(["serve", "--port", "0", "--executor", "workers"] + store.serve_args(),
+                    timeout=30)
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("PostgreSQL", r.stderr)
+        r = run_cli(["serve", "--port", "0", "--executor", "sideways"] + store.serve_args(),
+                    timeout=30)
+        self.assertEqual(r.returncode, 2)
+
     def test_aws_without_a_state_machine_is_not_implemented(self):
         srv = self.new_server()
         project = "aws-" + uuid.uuid4().hex[:6]

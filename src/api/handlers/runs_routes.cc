@@ -55,6 +55,11 @@ std::string Bearer(const HttpRequest& req) {
 
 Status AddRunRoutes(RouteTable& routes, Services& s) {
   using auth::Action;
+  if (s.config.executor == "workers" && s.store.backend() != "postgresql")
+    return InvalidArgument(
+               "executor: workers needs a PostgreSQL store (studio worker claims from it); with "
+               "SQLite use executor: embedded")
+        .WithDetail("executor", "workers needs PostgreSQL");
   orchestrator::SchedulerOptions o;
   o.store = &s.store;
   o.artifacts = s.artifacts;
