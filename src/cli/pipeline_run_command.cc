@@ -130,10 +130,10 @@ int Wait(ApiClient& client, json run, bool as_json) {
   if (as_json) {
     std::cout << run.dump(2) << "\n";
   } else if (!tty) {
-    std::cout << "run " << Str(run, "id") << ": " << Str(run, "status");
-    if (run["duration_ms"].is_number()) std::cout << " in " << Duration(run["duration_ms"]);
-    if (!Str(run, "error").empty()) std::cout << " (" << Str(run, "error") << ")";
-    std::cout << std::endl;
+    // Not a terminal (CI logs): the change lines above, then the final stage table.
+    std::cout << "\n" << Table(run);
+    if (!Str(run, "error").empty()) std::cout << "error: " << Str(run, "error") << "\n";
+    std::cout << std::flush;
   }
   return ExitFor(run);
 }
