@@ -74,7 +74,9 @@ std::string Table(const json& run) {
         (std::to_string(s.value("attempt", 0)) + "/" + std::to_string(s.value("max_attempts", 1)))
             .c_str(),
         StageDuration(s).c_str(), err.c_str());
-    out << line;
+    std::string row = line;  // no trailing blanks when there is no error
+    row.erase(row.find_last_not_of(" \n") + 1);
+    out << row << "\n";
   }
   out << "run " << Str(run, "id") << ": " << Str(run, "status");
   if (run["duration_ms"].is_number()) out << " in " << Duration(run["duration_ms"]);

@@ -61,6 +61,7 @@ class PipelineEndToEndTests(StudioTestCase):
         # Runs are started by an ml_engineer: the stage tokens act for them (register, deploy
         # to dev).
         u = srv.create_user("eng-" + uuid.uuid4().hex[:6], ["ml_engineer"])
+        cls.eng_name = u["username"]
         cls.eng_token = srv.token_for(u["username"], u["password"])
         cls.eng = srv.token_client(cls.eng_token)
         cls.artifacts = os.path.join(cls.store.data_dir, "artifacts")
@@ -190,6 +191,12 @@ class PipelineEndToEndTests(StudioTestCase):
         self.assertStatus(d, 200)
         d = d.json()
         self.assertEqual(d["status"], "LIVE")
+        self.assertEqual(d["requested_by"], self.eng_name)
+        created = [ev for ev in list_all(self.api, "/api/v1/audit",
+                                         {"resource_id": dep["deployment_id"]})
+                   if ev["action"] == "deployment.create"]
+        self.assertEqual(len(created), 1, created)
+        self.assertEqual(created[0]["details"]["pipeline_run_id"], run["id"])
         self.assertEqual((d["project"], d["environment"], str(d["version"])),
                          (self.project, "dev", str(reg["version"])))
 
@@ -232,6 +239,7 @@ class PipelineEndToEndTests(StudioTestCase):
         self.assertEqual(status["target_url"], f"{self.server.base}/runs/{run['id']}")
         self.assertEqual(json.loads(self.artifact(e["commit_status_path"])), status)
         self.assertEqual(e["stages_checked"], 8)
+        self.assertEqual(e["spec_source"], f"/api/v1/runs/{run['id']}")
         return out
 
     # -- tests ---------------------------------------------------------------------------------
@@ -314,6 +322,10 @@ class PipelineEndToEndTests(StudioTestCase):
     def test_logs_and_runs_refuse_bad_input(self):
         self.assertError(self.eng.get("/api/v1/runs/no-such-run/stages/ingest/logs"), 404)
         self.assertError(self.eng.post("/api/v1/runs", json={"spec": 42}), 400)
+        # The deployments API takes the stage's pipeline_run_id, as a string only.
+        self.assertError(self.eng.post("/api/v1/deployments", json={
+            "project": self.project, "model": "x", "version": 1, "environment": "dev",
+            "pipeline_run_id": 7}), 400, field="pipeline_run_id")
         bad = self.spec("badref", "bad-xgb")[1].replace("source: data/training.csv",
                                                         "source: ../outside.csv")
         self.assertError(self.eng.post("/api/v1/runs", json={"spec": bad}), 400)
