@@ -74,7 +74,9 @@ std::string Table(const json& run) {
         (std::to_string(s.value("attempt", 0)) + "/" + std::to_string(s.value("max_attempts", 1)))
             .c_str(),
         StageDuration(s).c_str(), err.c_str());
-    out << line;
+    std::string row = line;  // no trailing blanks when there is no error
+    row.erase(row.find_last_not_of(" \n") + 1);
+    out << row << "\n";
   }
   out << "run " << Str(run, "id") << ": " << Str(run, "status");
   if (run["duration_ms"].is_number()) out << " in " << Duration(run["duration_ms"]);
@@ -130,10 +132,10 @@ int Wait(ApiClient& client, json run, bool as_json) {
   if (as_json) {
     std::cout << run.dump(2) << "\n";
   } else if (!tty) {
-    std::cout << "run " << Str(run, "id") << ": " << Str(run, "status");
-    if (run["duration_ms"].is_number()) std::cout << " in " << Duration(run["duration_ms"]);
-    if (!Str(run, "error").empty()) std::cout << " (" << Str(run, "error") << ")";
-    std::cout << std::endl;
+    // Not a terminal (CI logs): the change lines above, then the final stage table.
+    std::cout << "\n" << Table(run);
+    if (!Str(run, "error").empty()) std::cout << "error: " << Str(run, "error") << "\n";
+    std::cout << std::flush;
   }
   return ExitFor(run);
 }

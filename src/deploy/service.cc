@@ -237,6 +237,7 @@ Result<nlohmann::json> DeployService::CreateDeployment(const Caller& c, const De
                      ? "; waiting for " + std::to_string(policy.approvals_required) + " approval(s)"
                      : "; no approval required");
     nlohmann::json details = {{"policy", PolicyJson(policy)}};
+    if (!r.pipeline_run_id.empty()) details["pipeline_run_id"] = r.pipeline_run_id;
     ev.details_json = details.dump();
     ev.actor = d.requested_by;
     ev.created_at = now;
@@ -245,6 +246,7 @@ Result<nlohmann::json> DeployService::CreateDeployment(const Caller& c, const De
         {"project", project.name}, {"model", d.model_name},   {"version", std::to_string(version)},
         {"alias", r.alias},        {"environment", env.name}, {"strategy", strategy},
         {"status", d.status}};
+    if (!r.pipeline_run_id.empty()) audit_details["pipeline_run_id"] = r.pipeline_run_id;
     RETURN_IF_ERROR(audit::Append(tx, {c.principal.username, "deployment.create", "deployment",
                                        d.id, c.request_id, audit_details.dump()}));
     out = ToJson(d, {}, false, nullptr);

@@ -33,6 +33,9 @@ struct DeployRequest {
   std::string alias;
   std::string environment;
   std::string strategy;  // empty: the environment's default
+  // The pipeline run that asked (the model-deployment stage), if any: recorded in the
+  // creation event and the audit event.
+  std::string pipeline_run_id;
 };
 
 struct ListRequest {

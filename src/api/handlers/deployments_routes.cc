@@ -66,6 +66,7 @@ Result<deploy::DeployRequest> ReadDeployRequest(const nlohmann::json& body) {
   out.alias = r.String("alias", false, 256).value_or("");
   out.environment = r.String("environment", true, 64).value_or("");
   out.strategy = r.String("strategy", false, 32).value_or("");
+  out.pipeline_run_id = r.String("pipeline_run_id", false, 128).value_or("");
   if (b.contains("version") && b.contains("alias"))
     r.Problem("version", "give exactly one of version and alias");
   else if (!b.contains("version") && !b.contains("alias"))
@@ -365,7 +366,8 @@ void AddDeploymentSchemas(nlohmann::json& schemas) {
                                    {"version", {{"type", {"string", "integer"}}}},
                                    {"alias", str},
                                    {"environment", str},
-                                   {"strategy", strategy}}},
+                                   {"strategy", strategy},
+                                   {"pipeline_run_id", str}}},
                                  {"required", {"model", "environment"}}};
   schemas["DeploymentDecision"] = {{"type", "object"}, {"properties", {{"comment", str}}}};
   schemas["DeploymentRollback"] = {{"type", "object"}, {"properties", {{"reason", str}}}};
