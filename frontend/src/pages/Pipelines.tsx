@@ -508,7 +508,7 @@ function PipelineEditor({ project, name }: { project: string; name: string }) {
         </div>
         {yamlError && <ErrorBox error={new Error(yamlError)} />}
       </details>
-      <PipelineRunsPanel project={project} pipeline={name} spec={yaml} valid={validation?.valid ?? false} onStageStatus={setRunStatus} />
+      <PipelineRunsPanel project={project} pipeline={name} spec={yaml} valid={validation?.valid ?? false} onStageStatus={setRunStatus} onStarted={registered.reload} />
       {locks.data && locks.data.length > 0 && (
         <>
           <h2>Locks</h2>
