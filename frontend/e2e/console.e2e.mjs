@@ -149,6 +149,8 @@ async function main() {
   const screenshot = async (name) => {
     await page.waitForLoadState("networkidle").catch(() => {});
     await page.screenshot({ path: path.join(OUT, `${String(++shot).padStart(2, "0")}-${name}.png`), fullPage: true });
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    ok(width <= 1280, `${name} fits 1280 px without horizontal scrolling (${width})`);
   };
   const nav = async (label) => {
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: label, exact: true }).click();
