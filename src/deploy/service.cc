@@ -191,7 +191,8 @@ Result<nlohmann::json> DeployService::CreateDeployment(const Caller& c, const De
     if (!model.ok()) return NotFound("no registered model named '" + r.model + "'");
     if (!r.alias.empty()) {
       auto v = models.GetAlias(model->id, r.alias);
-      if (!v.ok()) return NotFound("model '" + r.model + "' has no alias '" + r.alias + "'");
+      if (!v.ok() || *v == 0)
+        return NotFound("model '" + r.model + "' has no alias '" + r.alias + "'");
       version = *v;
     }
     auto mv = models.GetVersion(*model, version);

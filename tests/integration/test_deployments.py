@@ -7,8 +7,11 @@ LIVE version, concurrent requests (409), and bad input. Load runs through the ro
 faulty canary's own injected 500s.
 
 Analysis windows are shortened through the environment policy API so the file stays fast."""
+import json
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import threading
 import time
@@ -133,7 +136,12 @@ class DeploymentTests(StudioTestCase):
     def wait(self, dep_id, statuses=TERMINAL, timeout=90):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            d = self.server.admin.get(f"/api/v1/deployments/{dep_id}").json()
+            try:
+                d = self.server.admin.get(f"/api/v1/deployments/{dep_id}").json()
+            except requests.ConnectionError:
+                # An idle keep-alive connection the server closed at its 5 s timeout.
+                time.sleep(0.05)
+                continue
             if d["status"] in statuses:
                 return d
             time.sleep(0.2)
@@ -379,6 +387,7 @@ class DeploymentTests(StudioTestCase):
         no_version = {k: v for k, v in base.items() if k != "version"}
         r = a.post("/api/v1/deployments", json=dict(no_version, alias="nope"))
         self.assertError(r, 404)
+        self.assertIn("no alias 'nope'", r.json()["message"])
         self.assertError(a.get("/api/v1/deployments/0000-nope"), 404)
         self.assertError(a.post("/api/v1/deployments/0000-nope/approve", json={}), 404)
         self.assertError(a.post("/api/v1/deployments/0000-nope/rollback", json={}), 404)
@@ -417,6 +426,88 @@ class DeploymentTests(StudioTestCase):
         out = self.approve("sam", d["id"], verb="reject")
         self.assertEqual(out["status"], "REJECTED")
         self.assertIn("rejected by sam", out["error"])
+
+    def cli(self, who, *args):
+        env = {"STUDIO_SERVER": self.server.base, "STUDIO_TOKEN": self.users[who].token}
+        return run_cli(list(args), env=env, timeout=120)
+
+    def children(self, model=""):
+        """serve-model processes of the running control plane: {pid: args}."""
+        out = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(self.server.proc.pid)],
+                             capture_output=True, text=True).stdout
+        return {int(line.split(None, 1)[0]): line.split(None, 1)[1]
+                for line in out.splitlines()
+                if "serve-model" in line and f"models:/{model}" in line}
+
+    def wait_router(self, project, env, version, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                r = self.predict(project, env)
+                if r.status_code == 200 and r.headers.get("X-Studio-Model-Version") == version:
+                    return r
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        self.fail(f"/serve/{project}/{env} did not serve version {version} in {timeout}s")
+
+    def test_restart_crash_and_cli(self):
+        self.project_with_model("rs-proj", "rs", ["xgb", "xgb_v2"])
+        # CLI: deploy --wait exits 0 when LIVE and prints the deployment.
+        r = self.cli("alice", "deploy", "--model", "rs/1", "--env", "dev", "--project", "rs-proj",
+                     "--wait", "--output", "json")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(json.loads(r.stdout)["status"], "LIVE")
+        self.assertIn("LIVE", r.stderr)  # progress lines
+        r = self.cli("alice", "deployments", "list", "--env", "dev", "--project", "rs-proj",
+                     "--output", "json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["items"][0]["model"], "rs")
+        r = self.cli("pat", "deploy", "--model", "rs/1", "--env", "staging", "--output", "json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        dep_id = json.loads(r.stdout)["id"]
+        r = self.cli("pat", "approve", dep_id)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("requester", r.stderr)
+        r = self.cli("sam", "approve", dep_id, "--comment", "looks good")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.wait(dep_id)["status"], "LIVE")
+        r = self.cli("alice", "deploy", "--model", "rs@nope", "--env", "dev")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("alias", r.stderr)
+
+        # A slot process that dies is restarted (with backoff) and serves again.
+        before = self.children("rs/")
+        self.assertEqual(len(before), 2, before)
+        dev_pid = min(before)  # dev started first
+        os.kill(dev_pid, signal.SIGKILL)
+        self.wait_router("rs-proj", "dev", "1", timeout=30)
+        self.assertNotIn(dev_pid, self.children("rs/"))
+
+        # A canary in flight when the control plane stops is failed clearly on restart; the
+        # LIVE versions are started again and the old children are gone (no orphans).
+        r = self.server.admin.put("/api/v1/environments/staging",
+                                  json={"analysis": {"window_seconds": 120}})
+        self.assertStatus(r, 200)
+        d2 = self.deploy("quinn", "rs-proj", "rs", 2, "staging")
+        self.approve("sam", d2["id"])
+        self.wait(d2["id"], statuses={"CANARY"})
+        self.assertEqual(len(self.children("rs/")), 3)
+        old = set(self.children())
+        self.server.restart()
+        for pid in old:
+            self.assertFalse(os.path.exists(f"/proc/{pid}") and
+                             "serve-model" in Path(f"/proc/{pid}/cmdline").read_text(errors="ignore")
+                             and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z",
+                             f"serve-model {pid} outlived the control plane")
+        self.wait_router("rs-proj", "dev", "1")
+        self.wait_router("rs-proj", "staging", "1")
+        d2 = self.server.admin.get(f"/api/v1/deployments/{d2['id']}").json()
+        self.assertEqual(d2["status"], "FAILED", d2)
+        self.assertIn("control plane stopped", d2["error"])
+        r = self.server.admin.put("/api/v1/environments/staging",
+                                  json={"analysis": {"window_seconds": 4}})
+        self.assertStatus(r, 200)
 
 
 if __name__ == "__main__":

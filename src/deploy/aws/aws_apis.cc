@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "common/strings.h"
+#include "deploy/aws/internal/api_util.h"
 #include "integrations/aws/sigv4.h"
 #include "integrations/aws/xml.h"
 
@@ -17,9 +18,11 @@ constexpr std::string_view kElbVersion = "2015-12-01";
 constexpr std::string_view kJsonContentType = "application/x-amz-json-1.1";
 constexpr std::string_view kFormContentType = "application/x-www-form-urlencoded; charset=utf-8";
 
-Result<std::unique_ptr<sa::Client>> MakeClient(const ApiOptions& o, std::string_view service,
-                                               const std::string& endpoint,
-                                               std::string_view host_prefix) {
+}  // namespace
+
+Result<std::unique_ptr<sa::Client>> MakeAwsClient(const ApiOptions& o, std::string_view service,
+                                                  const std::string& endpoint,
+                                                  std::string_view host_prefix) {
   sa::ClientOptions co;
   co.service = std::string(service);
   co.region = o.region;
@@ -32,11 +35,13 @@ Result<std::unique_ptr<sa::Client>> MakeClient(const ApiOptions& o, std::string_
 }
 
 // "POST /: HTTP 400 X: m" → "<api> <action>: HTTP 400 X: m".
-Status Prefixed(const Status& st, std::string_view api, std::string_view action) {
+Status PrefixedAwsError(const Status& st, std::string_view api, std::string_view action) {
   std::string msg = st.message();
   if (msg.starts_with("POST /: ")) msg.erase(0, 8);
   return Status(st.code(), std::string(api) + " " + std::string(action) + ": " + msg);
 }
+
+namespace {
 
 Result<nlohmann::json> JsonCall(sa::Client& client, std::string_view api,
                                 std::string_view target_prefix, std::string_view action,
@@ -49,7 +54,7 @@ Result<nlohmann::json> JsonCall(sa::Client& client, std::string_view api,
                  {"X-Amz-Target", std::string(target_prefix) + "." + std::string(action)}};
   req.body = body;
   Result<sa::Response> r = client.Send(req);
-  if (!r.ok()) return Prefixed(r.status(), api, action);
+  if (!r.ok()) return PrefixedAwsError(r.status(), api, action);
   if (r->body.empty()) return nlohmann::json::object();
   nlohmann::json out = nlohmann::json::parse(r->body, nullptr, /*allow_exceptions=*/false);
   if (out.is_discarded() || !out.is_object()) {
@@ -168,7 +173,7 @@ std::string FormEncode(const sa::QueryList& params) {
 // ---- ECS ------------------------------------------------------------------------------------
 
 Result<std::unique_ptr<EcsApi>> EcsApi::Create(const ApiOptions& options) {
-  ASSIGN_OR_RETURN(auto c, MakeClient(options, "ecs", options.ecs_endpoint, "ecs"));
+  ASSIGN_OR_RETURN(auto c, MakeAwsClient(options, "ecs", options.ecs_endpoint, "ecs"));
   return std::unique_ptr<EcsApi>(new EcsApi(std::move(c)));
 }
 
@@ -224,8 +229,8 @@ Status EcsApi::DeleteService(const std::string& cluster, const std::string& serv
 // ---- Elastic Load Balancing v2 ---------------------------------------------------------------
 
 Result<std::unique_ptr<Elbv2Api>> Elbv2Api::Create(const ApiOptions& options) {
-  ASSIGN_OR_RETURN(auto c, MakeClient(options, "elasticloadbalancing", options.elbv2_endpoint,
-                                      "elasticloadbalancing"));
+  ASSIGN_OR_RETURN(auto c, MakeAwsClient(options, "elasticloadbalancing", options.elbv2_endpoint,
+                                         "elasticloadbalancing"));
   return std::unique_ptr<Elbv2Api>(new Elbv2Api(std::move(c)));
 }
 
@@ -239,7 +244,7 @@ Result<std::string> Elbv2Api::Call(std::string_view action, const ojson& input) 
   req.headers = {{"Content-Type", std::string(kFormContentType)}};
   req.body = body;
   Result<sa::Response> r = client_->Send(req);
-  if (!r.ok()) return Prefixed(r.status(), "ELBv2", action);
+  if (!r.ok()) return PrefixedAwsError(r.status(), "ELBv2", action);
   return std::move(r->body);
 }
 
@@ -329,8 +334,8 @@ Status Elbv2Api::DeleteTargetGroup(const std::string& arn) {
 // ---- Application Auto Scaling ---------------------------------------------------------------
 
 Result<std::unique_ptr<AutoScalingApi>> AutoScalingApi::Create(const ApiOptions& options) {
-  ASSIGN_OR_RETURN(auto c, MakeClient(options, "application-autoscaling",
-                                      options.autoscaling_endpoint, "application-autoscaling"));
+  ASSIGN_OR_RETURN(auto c, MakeAwsClient(options, "application-autoscaling",
+                                         options.autoscaling_endpoint, "application-autoscaling"));
   return std::unique_ptr<AutoScalingApi>(new AutoScalingApi(std::move(c)));
 }
 

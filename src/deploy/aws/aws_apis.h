@@ -29,6 +29,7 @@ struct ApiOptions {
   std::string ecs_endpoint;
   std::string elbv2_endpoint;
   std::string autoscaling_endpoint;
+  std::string monitoring_endpoint;  // CloudWatch (cloudwatch_metrics.h)
   studio::aws::Credentials credentials;
   int max_attempts = 3;
 };

@@ -34,6 +34,12 @@ ojson NoSlotAction() {
 
 std::string Where(const TargetScope& scope) { return scope.project + "/" + scope.environment; }
 
+int64_t NowSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<EcsTarget>> EcsTarget::Create(EcsTargetOptions options) {
@@ -45,6 +51,7 @@ Result<std::unique_ptr<EcsTarget>> EcsTarget::Create(EcsTargetOptions options) {
   api.ecs_endpoint = options.ecs_endpoint;
   api.elbv2_endpoint = options.elbv2_endpoint;
   api.autoscaling_endpoint = options.autoscaling_endpoint;
+  api.monitoring_endpoint = options.monitoring_endpoint;
   api.max_attempts = options.max_attempts;
   if (options.credentials) {
     api.credentials = *options.credentials;
@@ -55,6 +62,7 @@ Result<std::unique_ptr<EcsTarget>> EcsTarget::Create(EcsTargetOptions options) {
   ASSIGN_OR_RETURN(t->ecs_, EcsApi::Create(api));
   ASSIGN_OR_RETURN(t->elb_, Elbv2Api::Create(api));
   ASSIGN_OR_RETURN(t->scaling_, AutoScalingApi::Create(api));
+  ASSIGN_OR_RETURN(t->cloudwatch_, CloudWatchApi::Create(api));
   return t;
 }
 
@@ -146,6 +154,9 @@ Status EcsTarget::StartSlot(const TargetScope& scope, const SlotSpec& slot) {
   if (existing && existing->status == "ACTIVE") {
     ojson update = plan.Find("UpdateService")->input;
     Substitute(update, values);
+    // Under auto-scaling the current count is the scaler's: resetting it to the minimum in the
+    // middle of a load peak would shed capacity. RegisterScalableTarget below sets the bounds.
+    if (plan.autoscaling) update.erase("desiredCount");
     RETURN_IF_ERROR(ecs_->UpdateService(update).status());
   } else {
     ojson create = plan.Find("CreateService")->input;
@@ -156,7 +167,10 @@ Status EcsTarget::StartSlot(const TargetScope& scope, const SlotSpec& slot) {
     RETURN_IF_ERROR(scaling_->RegisterScalableTarget(plan.Find("RegisterScalableTarget")->input));
     RETURN_IF_ERROR(scaling_->PutScalingPolicy(plan.Find("PutScalingPolicy")->input));
   }
-  return WaitReady(scope, infra->cluster, plan, tg_arn);
+  RETURN_IF_ERROR(WaitReady(scope, infra->cluster, plan, tg_arn));
+  std::lock_guard<std::mutex> lock(mu_);
+  started_at_[plan.names.target_group] = NowSeconds();
+  return Status::Ok();
 }
 
 Status EcsTarget::WaitReady(const TargetScope& scope, const std::string& cluster,
@@ -266,6 +280,7 @@ Status EcsTarget::StopSlot(const TargetScope& scope, const std::string& slot) {
     RETURN_IF_ERROR(DeleteTargetGroupWhenFree(*tg));
     std::lock_guard<std::mutex> lock(mu_);
     tg_arns_.erase(names.target_group);
+    started_at_.erase(names.target_group);
   }
   return Status::Ok();
 }
@@ -320,11 +335,20 @@ Result<bool> EcsTarget::SlotHealthy(const TargetScope& scope, const std::string&
   return healthy > 0 && unhealthy == 0;
 }
 
-Result<SlotMetrics> EcsTarget::Metrics(const TargetScope&, const std::string&) {
-  return Status(ErrorCode::kNotImplemented,
-                "per-slot metrics are not implemented for the ECS target: read the ALB target "
-                "group metrics (RequestCount, HTTPCode_Target_5XX_Count, TargetResponseTime) in "
-                "CloudWatch");
+Result<SlotMetrics> EcsTarget::Metrics(const TargetScope& scope, const std::string& slot) {
+  ASSIGN_OR_RETURN(const EcsInfra* infra, InfraFor(scope));
+  if (!IsSlot(slot)) return InvalidArgument("slot must be blue, green or canary");
+  ASSIGN_OR_RETURN(std::optional<std::string> tg, TargetGroupArn(scope, slot));
+  if (!tg) return NotFound("slot " + slot + " of " + Where(scope) + " is not running");
+  const int64_t now = NowSeconds();
+  int64_t start = now - 600;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = started_at_.find(TargetGroupName(scope.project, scope.environment, slot));
+    if (it != started_at_.end()) start = it->second;
+  }
+  return cloudwatch_->TargetGroupMetrics(
+      *tg, infra->rule_arn.empty() ? infra->listener_arn : infra->rule_arn, start, now);
 }
 
 }  // namespace studio::deploy::aws

@@ -2,11 +2,12 @@
 // EcsTarget calls against one endpoint that plays ECS, ELBv2 and Application Auto Scaling, and
 // prints one JSON line per step ({"step", "ok", "code", "message", "value"}) on stdout.
 //
-//   ecs_wire_driver ENDPOINT bluegreen|create-error
+//   ecs_wire_driver ENDPOINT bluegreen|create-error|dev|unhealthy
 //
 // Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN.
 #include <iostream>
 #include <string>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -57,17 +58,20 @@ SlotSpec Slot(const std::string& name, const std::string& version) {
 
 int main(int argc, char** argv) {
   if (argc != 3) {
-    std::cerr << "usage: ecs_wire_driver ENDPOINT bluegreen|create-error\n";
+    std::cerr << "usage: ecs_wire_driver ENDPOINT bluegreen|create-error|dev|unhealthy\n";
     return 2;
   }
   const std::string endpoint = argv[1];
   const std::string scenario = argv[2];
   aws::EcsTargetOptions o;
   o.region = "us-east-1";
-  o.ecs_endpoint = o.elbv2_endpoint = o.autoscaling_endpoint = endpoint;
+  o.ecs_endpoint = o.elbv2_endpoint = o.autoscaling_endpoint = o.monitoring_endpoint = endpoint;
   o.environments["prod"] = Infra();
+  o.environments["dev"] = Infra();
   o.poll_interval = std::chrono::milliseconds(5);
-  o.ready_timeout = std::chrono::seconds(20);
+  // "unhealthy" waits for a slot that never becomes healthy: keep that bounded wait short.
+  o.ready_timeout =
+      scenario == "unhealthy" ? std::chrono::milliseconds(300) : std::chrono::milliseconds(20000);
   auto target = aws::EcsTarget::Create(o);
   if (!target.ok()) {
     Report("create", target.status());
@@ -78,6 +82,35 @@ int main(int argc, char** argv) {
 
   if (scenario == "create-error") {
     Report("start_blue", t.StartSlot(scope, Slot("blue", "1")));
+    return 0;
+  }
+  if (scenario == "dev") {
+    // dev: direct deployment (blue replaced in place), then a shift to green with two weight
+    // changes racing each other.
+    TargetScope dev{"churn", "dev", "dep-0193"};
+    Report("start_blue", t.StartSlot(dev, Slot("blue", "1")));
+    Report("weights_blue_100", t.SetWeights(dev, {{"blue", 100}}));
+    Report("start_blue_v2", t.StartSlot(dev, Slot("blue", "2")));
+    Report("start_green", t.StartSlot(dev, Slot("green", "3")));
+    Status a, b;
+    std::thread ta([&] { a = t.SetWeights(dev, {{"blue", 50}, {"green", 50}}); });
+    std::thread tb([&] { b = t.SetWeights(dev, {{"blue", 20}, {"green", 80}}); });
+    ta.join();
+    tb.join();
+    Report("weights_race_a", a);
+    Report("weights_race_b", b);
+    Report("weights_green_100", t.SetWeights(dev, {{"green", 100}}));
+    Report("stop_blue", t.StopSlot(dev, "blue"));
+    return 0;
+  }
+  if (scenario == "unhealthy") {
+    TargetScope dev{"churn", "dev", "dep-0194"};
+    Report("start_blue", t.StartSlot(dev, Slot("blue", "1")));
+    Report("weights_blue_100", t.SetWeights(dev, {{"blue", 100}}));
+    Report("start_green", t.StartSlot(dev, Slot("green", "2")));
+    auto healthy = t.SlotHealthy(dev, "green");
+    Report("green_healthy", healthy.status(), healthy.ok() ? nlohmann::json(*healthy) : nullptr);
+    Report("stop_green", t.StopSlot(dev, "green"));
     return 0;
   }
   Report("start_blue", t.StartSlot(scope, Slot("blue", "1")));
@@ -92,6 +125,15 @@ int main(int argc, char** argv) {
   Report("stop_blue", t.StopSlot(scope, "blue"));
   auto blue = t.SlotHealthy(scope, "blue");
   Report("blue_healthy_after_stop", blue.status());
-  Report("metrics", t.Metrics(scope, "green").status());
+  auto m = t.Metrics(scope, "green");
+  Report("metrics", m.status(),
+         m.ok() ? nlohmann::json{{"requests", m->requests},
+                                 {"errors", m->errors},
+                                 {"p50_ms", m->p50_ms},
+                                 {"p99_ms", m->p99_ms}}
+                : nlohmann::json(nullptr));
+  Report("metrics_stopped_slot", t.Metrics(scope, "blue").status());
+  // A new version into the live slot in place (UpdateService, auto-scaled: the count is kept).
+  Report("start_green_v3", t.StartSlot(scope, Slot("green", "3")));
   return 0;
 }

@@ -12,6 +12,10 @@ Authorization structure and the SigV4 signature (recomputed here with hmac/hashl
 body against botocore's service models (JSON bodies validated, Query bodies re-serialized by
 botocore's QuerySerializer and compared pair by pair, and the exact percent-encoding).
 
+Scenarios: bluegreen (prod, 3 replicas auto-scaling to 10), create-error (an AWS JSON error),
+dev (1 replica, in-place replacement through UpdateService, two racing SetWeights), unhealthy
+(a green whose targets stay unhealthy: StartSlot times out and green never gets traffic).
+
 Usage: /usr/bin/python3 ecs_wire_test.py PATH/TO/ecs_wire_driver
 """
 import datetime
@@ -48,7 +52,9 @@ MODELS = {
     "ecs": SESSION.get_service_model("ecs"),
     "elasticloadbalancing": SESSION.get_service_model("elbv2"),
     "application-autoscaling": SESSION.get_service_model("application-autoscaling"),
+    "monitoring": SESSION.get_service_model("cloudwatch"),
 }
+QUERY_VERSIONS = {"elasticloadbalancing": "2015-12-01", "monitoring": "2010-08-01"}
 
 failures = []
 
@@ -114,6 +120,9 @@ class FakeAws:
             return 200, {"service": self.service_json(svc)}
         if op == "UpdateService":
             svc = self.services[p["service"]]
+            if p.get("taskDefinition", svc["taskDefinition"]) != svc["taskDefinition"]:
+                svc["taskDefinition"] = p["taskDefinition"]
+                svc["rollout_left"] = 2  # a new deployment: IN_PROGRESS for two more looks
             if "desiredCount" in p:
                 svc["desired"] = p["desiredCount"]
                 svc["running"] = min(svc["running"], svc["desired"])
@@ -132,7 +141,10 @@ class FakeAws:
                     # 0, 1, 2, … running tasks on successive polls, up to the desired count.
                     svc["running"] = min(svc["desired"], svc["polls"])
                     svc["polls"] += 1
-                out.append(self.service_json(svc))
+                rolling = svc.get("rollout_left", 0) > 0
+                if rolling:
+                    svc["rollout_left"] -= 1
+                out.append(self.service_json(svc, rolling))
             return 200, {"services": out, "failures": failures_}
         if op == "DeleteService":
             svc = self.services[p["service"]]
@@ -143,8 +155,8 @@ class FakeAws:
             return 200, {"service": self.service_json(svc)}
         return 400, {"__type": "UnknownOperationException", "message": op}
 
-    def service_json(self, svc):
-        done = svc["running"] == svc["desired"]
+    def service_json(self, svc, rolling=False):
+        done = svc["running"] == svc["desired"] and not rolling
         return {
             "serviceArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/mlops/{svc['name']}",
             "serviceName": svc["name"], "status": svc["status"],
@@ -224,11 +236,14 @@ class FakeAws:
             full = svc is not None and running == svc["desired"] and running > 0
             # Registered targets start "initial"; the second full look finds them healthy.
             state = "healthy" if full and tg["full_polls"] >= 1 else "initial"
+            if self.scenario == "unhealthy" and name.endswith("-green") and running:
+                state = "unhealthy"  # /ready never answers 200
             if full:
                 tg["full_polls"] += 1
             members = ""
             for i in range(running):
-                reason = "" if state == "healthy" else "<Reason>Elb.RegistrationInProgress</Reason>"
+                reason = {"healthy": "", "initial": "<Reason>Elb.RegistrationInProgress</Reason>",
+                          "unhealthy": "<Reason>Target.ResponseCodeMismatch</Reason>"}[state]
                 members += (f"<member><HealthCheckPort>8080</HealthCheckPort><Target>"
                             f"<Id>10.0.1.{10 + i}</Id><Port>8080</Port></Target><TargetHealth>"
                             f"<State>{state}</State>{reason}</TargetHealth></member>")
@@ -252,6 +267,39 @@ class FakeAws:
             del self.target_groups[name]
             return 200, self.xml(op, "")
         return 400, xml_error("InvalidAction", f"Could not find operation {op}")
+
+    # CloudWatch ---------------------------------------------------------------------------
+    def cloudwatch(self, op, p):
+        if op != "GetMetricData":
+            return 400, xml_error("InvalidAction", f"Could not find operation {op}")
+        # Scripted figures of the green target group: 250 requests, 5 target 5xx, 1 connection
+        # error, p50 12 ms, p99 87 ms (one datapoint per query: one period over the window).
+        values = {"RequestCount": 250.0, "HTTPCode_Target_5XX_Count": 5.0,
+                  "TargetConnectionErrorCount": 1.0}
+        members = ""
+        for q in p["MetricDataQueries"]:
+            metric = q["MetricStat"]["Metric"]
+            dims = {d["Name"]: d["Value"] for d in metric["Dimensions"]}
+            green = dims.get("TargetGroup", "").startswith("targetgroup/st-churn-prod-green/")
+            v = values.get(metric["MetricName"])
+            if metric["MetricName"] == "TargetResponseTime":
+                v = {"p50": 0.012, "p99": 0.087}.get(q["MetricStat"]["Stat"])
+            ts = f"<Timestamps><member>{p['StartTime']}</member></Timestamps>"
+            vals = f"<Values><member>{v}</member></Values>" if green and v is not None else \
+                "<Values/>"
+            # AWS does not promise an order inside a result: put the lists before <Id> once.
+            if q["Id"] == "p99":
+                members += (f"<member>{ts}{vals}<Label>{metric['MetricName']}</Label>"
+                            f"<Id>{q['Id']}</Id><StatusCode>Complete</StatusCode></member>")
+            else:
+                members += (f"<member><Id>{q['Id']}</Id><Label>{metric['MetricName']}</Label>"
+                            f"{ts}{vals}<StatusCode>Complete</StatusCode></member>")
+        ns = "http://monitoring.amazonaws.com/doc/2010-08-01/"
+        return 200, (f'<GetMetricDataResponse xmlns="{ns}"><GetMetricDataResult>'
+                     f"<MetricDataResults>{members}</MetricDataResults><Messages/>"
+                     "</GetMetricDataResult><ResponseMetadata><RequestId>"
+                     "c0ffee00-0000-4000-8000-000000000000</RequestId></ResponseMetadata>"
+                     "</GetMetricDataResponse>")
 
     def xml(self, op, inner):
         return (f'<{op}Response xmlns="{ELB_NS}"><{op}Result>{inner}</{op}Result>'
@@ -370,13 +418,18 @@ def make_handler(fake):
                 else:
                     pairs = urllib.parse.parse_qsl(body.decode(), keep_blank_values=True,
                                                    strict_parsing=True)
-                    rec["api"], rec["op"], rec["pairs"] = "elasticloadbalancing", dict(pairs).get(
-                        "Action", ""), pairs
-                    op_model = MODELS["elasticloadbalancing"].operation_model(rec["op"])
+                    form = dict(pairs)
+                    api = "monitoring" if form.get("Version") == "2010-08-01" else \
+                        "elasticloadbalancing"
+                    rec["api"], rec["op"], rec["pairs"] = api, form.get("Action", ""), pairs
+                    op_model = MODELS[api].operation_model(rec["op"])
                     params = unflatten([p for p in pairs if p[0] not in ("Action", "Version")],
                                        op_model.input_shape)
                     rec["params"] = params
-                    status, answer = fake.elb(rec["op"], params)
+                    if api == "monitoring":
+                        status, answer = fake.cloudwatch(rec["op"], params)
+                    else:
+                        status, answer = fake.elb(rec["op"], params)
                 rec["status"] = status
                 fake.records.append(rec)
             if isinstance(answer, dict):
@@ -450,7 +503,7 @@ def check_signature(rec, port, what):
     check(m["service"] == rec["api"], f"{what}: signing name {m['service']} for {rec['api']}")
     signed = m["signed"].split(";")
     want_signed = ["content-type", "host", "x-amz-date", "x-amz-security-token"]
-    if rec["api"] != "elasticloadbalancing":
+    if rec["api"] not in QUERY_VERSIONS:
         want_signed.append("x-amz-target")
     check(signed == want_signed, f"{what}: SignedHeaders {signed}")
     canonical_headers = "".join(f"{h}:{' '.join(lower[h].split())}\n" for h in signed)
@@ -489,7 +542,7 @@ def check_request(rec, port, i):
               f"{what}: Content-Type {lower.get('content-type')!r}")
         check("x-amz-target" not in lower, f"{what}: X-Amz-Target on a Query request")
         pairs = rec["pairs"]
-        check(pairs[:2] == [("Action", rec["op"]), ("Version", "2015-12-01")],
+        check(pairs[:2] == [("Action", rec["op"]), ("Version", QUERY_VERSIONS[rec["api"]])],
               f"{what}: Action/Version first: {pairs[:2]}")
         # Exact RFC 3986 percent-encoding of every name and value.
         check(rec["body"].decode() == "&".join(f"{rfc3986(k)}={rfc3986(v)}" for k, v in pairs),
@@ -537,7 +590,12 @@ def bluegreen(driver):
     step("stop_green_refused", False, "RESOURCE_CONFLICT", "receives all the traffic")
     step("stop_blue")
     step("blue_healthy_after_stop", False, "RESOURCE_DOES_NOT_EXIST", "not running")
-    step("metrics", False, "NOT_IMPLEMENTED", "CloudWatch")
+    s = step("metrics")
+    v = s["value"] if s else None
+    check(v is not None and v["requests"] == 250 and v["errors"] == 6
+          and abs(v["p50_ms"] - 12) < 1e-6 and abs(v["p99_ms"] - 87) < 1e-6, f"metrics {v}")
+    step("metrics_stopped_slot", False, "RESOURCE_DOES_NOT_EXIST", "not running")
+    step("start_green_v3")
 
     start = ["RegisterTaskDefinition", "RegisterTaskDefinition",  # 500, then the client's retry
              "CreateTargetGroup", "DescribeListeners", "ModifyListener", "DescribeServices",
@@ -557,7 +615,12 @@ def bluegreen(driver):
             + ["DescribeListeners", "ModifyListener", "DescribeServices",
                "DeregisterScalableTarget", "UpdateService", "DeleteService", "DescribeServices",
                "DeleteTargetGroup", "DeleteTargetGroup"]  # StopSlot(blue)
-            + ["DescribeTargetGroups"])  # SlotHealthy(blue) after the stop
+            + ["DescribeTargetGroups"]  # SlotHealthy(blue) after the stop
+            + ["GetMetricData"]  # Metrics(green)
+            + ["DescribeTargetGroups"]  # Metrics(blue) after the stop
+            + ["RegisterTaskDefinition", "CreateTargetGroup", "DescribeListeners",
+               "DescribeServices", "UpdateService", "RegisterScalableTarget", "PutScalingPolicy"]
+            + ["DescribeServices", "DescribeTargetHealth"] * 3)  # green v3 in place
     check(ops(fake) == want, f"call sequence:\n  got  {ops(fake)}\n  want {want}")
 
     first = fake.records[0]
@@ -619,6 +682,39 @@ def bluegreen(driver):
     check("st-churn-prod-blue" not in fake.target_groups, "blue target group deleted")
     check([g["Weight"] for g in fake.forward()] == [100], "listener ends on green alone")
 
+    up = find(fake, "UpdateService", 1)["params"]
+    check(up["service"] == "studio-churn-prod-green" and "desiredCount" not in up
+          and up["taskDefinition"].endswith("task-definition/studio-churn-prod-green:2"),
+          f"green v3 in place keeps the auto-scaled count: {up}")
+    td3 = find(fake, "RegisterTaskDefinition", 3)["params"]["containerDefinitions"][0]
+    check(td3["command"][3] == "models:/churn/3", f"green v3 command {td3['command']}")
+    check(weights_of(find(fake, "ModifyListener", 4)) == [(green_tg, 100)]
+          and find(fake, "ModifyListener", 5) is None, "in-place replacement leaves the listener")
+
+    gmd = find(fake, "GetMetricData")["params"]
+    queries = {q["Id"]: q["MetricStat"] for q in gmd["MetricDataQueries"]}
+    check(sorted(queries) == ["connerrors", "errors5xx", "p50", "p99", "requests"],
+          f"GetMetricData ids {sorted(queries)}")
+    stats = {i: (q["Metric"]["MetricName"], q["Stat"]) for i, q in queries.items()}
+    check(stats == {"requests": ("RequestCount", "Sum"),
+                    "errors5xx": ("HTTPCode_Target_5XX_Count", "Sum"),
+                    "connerrors": ("TargetConnectionErrorCount", "Sum"),
+                    "p50": ("TargetResponseTime", "p50"), "p99": ("TargetResponseTime", "p99")},
+          f"GetMetricData stats {stats}")
+    for q in queries.values():
+        dims = {d["Name"]: d["Value"] for d in q["Metric"]["Dimensions"]}
+        check(q["Metric"]["Namespace"] == "AWS/ApplicationELB"
+              and dims == {"TargetGroup": green_tg.split(":", 5)[5],
+                           "LoadBalancer": "app/studio-prod/50dc6c495c0c9188"},
+              f"GetMetricData dimensions {dims}")
+    start = datetime.datetime.strptime(gmd["StartTime"], "%Y-%m-%dT%H:%M:%SZ")
+    end = datetime.datetime.strptime(gmd["EndTime"], "%Y-%m-%dT%H:%M:%SZ")
+    period = queries["requests"]["Period"]
+    check(start.second == 0 and end.second == 0 and period == (end - start).total_seconds()
+          and period >= 60 and period % 60 == 0
+          and end >= datetime.datetime.utcnow() - datetime.timedelta(minutes=1),
+          f"GetMetricData window {gmd['StartTime']}..{gmd['EndTime']} period {period}")
+
 
 def create_error(driver):
     fake, steps, port = run(driver, "create-error")
@@ -632,10 +728,87 @@ def create_error(driver):
     check(ops(fake)[-1] == "CreateService", f"create-error sequence {ops(fake)}")
 
 
+def weights_of(rec):
+    return [(g["TargetGroupArn"], g["Weight"])
+            for g in rec["params"]["DefaultActions"][0]["ForwardConfig"]["TargetGroups"]]
+
+
+def dev(driver):
+    fake, steps, port = run(driver, "dev")
+    for i, rec in enumerate(fake.records):
+        check_request(rec, port, i)
+    for name in ("start_blue", "weights_blue_100", "start_blue_v2", "start_green",
+                 "weights_race_a", "weights_race_b", "weights_green_100", "stop_blue"):
+        s = steps.get(name)
+        check(s is not None and s["ok"], f"dev step {name}: {s}")
+    wait1 = ["DescribeServices", "DescribeTargetHealth"]
+    start = (["RegisterTaskDefinition", "RegisterTaskDefinition", "CreateTargetGroup",
+              "DescribeListeners", "ModifyListener", "DescribeServices", "CreateService"]
+             + wait1 * 3)  # 0 running, 1 running (initial), 1 running (healthy)
+    replace = (["RegisterTaskDefinition", "CreateTargetGroup", "DescribeListeners",
+                "DescribeServices", "UpdateService"]
+               + wait1 * 3)  # rollout IN_PROGRESS twice, then COMPLETED
+    start_green = (["RegisterTaskDefinition", "CreateTargetGroup", "DescribeListeners",
+                    "ModifyListener", "DescribeServices", "CreateService"] + wait1 * 3)
+    want = (start + ["DescribeListeners", "ModifyListener"] + replace + start_green
+            + ["DescribeListeners", "ModifyListener"] * 3
+            + ["DescribeListeners", "ModifyListener", "DescribeServices",
+               "DeregisterScalableTarget", "UpdateService", "DeleteService", "DescribeServices",
+               "DeleteTargetGroup", "DeleteTargetGroup"])
+    check(ops(fake) == want, f"dev call sequence:\n  got  {ops(fake)}\n  want {want}")
+    check(not any(r["op"] in ("RegisterScalableTarget", "PutScalingPolicy")
+                  for r in fake.records), "dev: no auto-scaling")
+    dereg = find(fake, "DeregisterScalableTarget")
+    check(dereg is not None and dereg["status"] == 400, "dev: DeregisterScalableTarget answered "
+                                                        "ObjectNotFoundException, and was ignored")
+    cs = find(fake, "CreateService")["params"]
+    check(cs["desiredCount"] == 1, f"dev: desiredCount {cs['desiredCount']}")
+    up = find(fake, "UpdateService")["params"]
+    check(up["service"] == "studio-churn-dev-blue" and up["desiredCount"] == 1
+          and up["taskDefinition"].endswith("task-definition/studio-churn-dev-blue:2"),
+          f"dev: in-place replacement {up}")
+    td = find(fake, "RegisterTaskDefinition", 2)["params"]
+    check(td["containerDefinitions"][0]["command"][3] == "models:/churn/2"
+          and (td["cpu"], td["memory"]) == ("512", "1024"), f"dev: v2 task definition {td}")
+    # The two racing SetWeights each read then wrote the listener, one after the other.
+    blue_tg, green_tg = tg_arn("st-churn-dev-blue"), tg_arn("st-churn-dev-green")
+    mods = [r for r in fake.records if r["op"] == "ModifyListener"]
+    race = [weights_of(mods[3]), weights_of(mods[4])]
+    a = [(blue_tg, 50), (green_tg, 50)]
+    b = [(blue_tg, 20), (green_tg, 80)]
+    check(race in ([a, b], [b, a]), f"dev: racing weights {race}")
+    check(weights_of(mods[5]) == [(blue_tg, 0), (green_tg, 100)], "dev: green 100")
+    check([g["Weight"] for g in fake.forward()] == [100], "dev: listener ends on green alone")
+
+
+def unhealthy(driver):
+    fake, steps, port = run(driver, "unhealthy")
+    for i, rec in enumerate(fake.records):
+        check_request(rec, port, i)
+    s = steps.get("start_green")
+    check(s is not None and not s["ok"] and s["code"] == "TEMPORARILY_UNAVAILABLE"
+          and "not ready within 300 ms" in s["message"] and "unhealthy" in s["message"],
+          f"unhealthy: start_green {s}")
+    s = steps.get("green_healthy")
+    check(s is not None and s["ok"] and s["value"] is False, f"unhealthy: SlotHealthy {s}")
+    s = steps.get("stop_green")
+    check(s is not None and s["ok"], f"unhealthy: stop_green {s}")
+    green_tg = tg_arn("st-churn-dev-green")
+    for r in fake.records:
+        if r["op"] == "ModifyListener":
+            check(all(w == 0 for arn, w in weights_of(r) if arn == green_tg),
+                  f"unhealthy: green got traffic {weights_of(r)}")
+    check([(g["TargetGroupArn"], g["Weight"]) for g in fake.forward()]
+          == [(tg_arn("st-churn-dev-blue"), 100)], "unhealthy: blue keeps all the traffic")
+    check("st-churn-dev-green" not in fake.target_groups, "unhealthy: green cleaned up")
+
+
 def main():
     driver = sys.argv[1]
     bluegreen(driver)
     create_error(driver)
+    dev(driver)
+    unhealthy(driver)
     if failures:
         print(f"{len(failures)} failure(s):")
         for f in failures:
