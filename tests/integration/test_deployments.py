@@ -494,7 +494,7 @@ class DeploymentTests(StudioTestCase):
         self.wait(d2["id"], statuses={"CANARY"})
         self.assertEqual(len(self.children("rs/")), 3)
         old = set(self.children())
-        self.server.restart()
+        self.assertEqual(self.server.restart(), 0)  # SIGTERM: drained, slots stopped, exit 0
         for pid in old:
             self.assertFalse(os.path.exists(f"/proc/{pid}") and
                              "serve-model" in Path(f"/proc/{pid}/cmdline").read_text(errors="ignore")
