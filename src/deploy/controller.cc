@@ -251,7 +251,12 @@ void DeployService::Drive(const std::string& id, Driver& drv) {
     (void)o_.target->StopSlot(scope, slot);
     details["thresholds"] = ThresholdsJson(a);
     details["weights_after"] = WeightsJson(back);
-    (void)Transition(id, from, kRolledBack, drv.abort ? drv.abort_actor : "system", reason, details,
+    std::string actor = "system";
+    if (drv.abort) {
+      std::lock_guard lock(drv.mu);
+      actor = drv.abort_actor;
+    }
+    (void)Transition(id, from, kRolledBack, actor, reason, details,
                      [&](store::Tx&, store::DeploymentRecord& r) {
                        r.error = reason;
                        r.weights_json = WeightsJson(back).dump();
