@@ -98,12 +98,15 @@ class DeploymentTests(StudioTestCase):
         # Short analysis windows and bakes (the policy API, as an admin would).
         a = srv.admin
         for env, policy in {
-            "dev": {"analysis": {"window_seconds": 2, "interval_seconds": 1, "min_requests": 10}},
+            # p99 limits are generous: this machine is shared, and the error-rate rule is
+            # what these tests exercise.
+            "dev": {"analysis": {"window_seconds": 2, "interval_seconds": 1, "min_requests": 10,
+                                 "max_p99_ms": 5000}},
             "staging": {"analysis": {"window_seconds": 4, "interval_seconds": 1,
-                                     "min_requests": 20}},
+                                     "min_requests": 20, "max_p99_ms": 5000}},
             "prod": {"bake_seconds": 3,
                      "analysis": {"window_seconds": 2, "interval_seconds": 1, "min_requests": 10,
-                                  "max_error_rate": 0.05}},
+                                  "max_error_rate": 0.05, "max_p99_ms": 5000}},
         }.items():
             r = a.put(f"/api/v1/environments/{env}", json={"policy": policy})
             assert r.status_code == 200, r.text
@@ -576,9 +579,10 @@ class EcsTargetWiringTests(StudioTestCase):
         self.assertEqual(d["status"], "FAILED", d)
         self.assertIn("no Fargate capacity in this test account", d["error"])
         self.assertEqual(d["live"]["target"], "ecs")
-        self.assertTrue(calls)
-        target, authz, body = calls[0]
-        self.assertTrue(target.endswith(".RegisterTaskDefinition"), target)
+        # (GET /deployments/{id} may also ask CloudWatch for the slot's figures.)
+        registers = [c for c in calls if c[0].endswith(".RegisterTaskDefinition")]
+        self.assertEqual(len(registers), 1, [c[0] for c in calls])
+        target, authz, body = registers[0]
         self.assertTrue(authz.startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"), authz)
         self.assertIn("serve-model", body.decode())
         self.assertIn("models:/scorer/1", body.decode())
