@@ -9,6 +9,9 @@
 #                  batch (about 5 min) → BUILD_DIR/bench-serving.json
 #   4. drift/run.py drift statistics vs scipy/numpy on 20+5 columns × 1M × 2 → bench-drift.json
 #   5. drift/cli.py studio drift end to end vs pandas + scipy → bench-drift-cli.json
+#   6. pipelines/run.py the canonical 9-stage pipeline with no-op stages: scheduler overhead per
+#                  run (target <= 100 ms) and 100 concurrent runs without an error (about 2 min)
+#                  → bench-pipelines.json
 #   usage: bench/run.sh BUILD_DIR        (BUILD_DIR holds the `studio` binary)
 # Loopback only. Each prints a summary table (metric, studio, baseline, ratio, target). Every
 # server started is killed on exit.
@@ -69,3 +72,4 @@ timeout -s TERM 240 /usr/bin/python3 "$here/registry.py" --studio "$studio" --wo
 timeout -s TERM 450 /usr/bin/python3 "$here/serving/run.py" --build-dir "$build_dir" --workdir "$workdir" --duration "${BENCH_DURATION:-10}" & bench_pid=$!; wait "$bench_pid"  # 3. serving/run.py: serve-model vs Flask/FastAPI (about 5 min) → BUILD_DIR/bench-serving.json
 timeout -s TERM 300 /usr/bin/python3 "$here/drift/run.py" --build-dir "$build_dir" --workdir "$workdir/drift" --json-out "$(cd "$build_dir" && pwd)/bench-drift.json" & bench_pid=$!; wait "$bench_pid"  # 4. drift/run.py: drift statistics vs scipy/numpy, 20+5 columns x 1M x 2 (about 1.5 min) → BUILD_DIR/bench-drift.json
 timeout -s TERM 600 /usr/bin/python3 "$here/drift/cli.py" --build-dir "$build_dir" --workdir "$workdir" --json-out "$(cd "$build_dir" && pwd)/bench-drift-cli.json" & bench_pid=$!; wait "$bench_pid"  # 5. drift/cli.py: studio drift end to end on 2x1M-row CSVs vs pandas+scipy (about 3-4 min) -> BUILD_DIR/bench-drift-cli.json
+timeout -s TERM 600 /usr/bin/python3 "$here/pipelines/run.py" --studio "$studio" --workdir "$workdir" --json-out "$(cd "$build_dir" && pwd)/bench-pipelines.json" & bench_pid=$!; wait "$bench_pid"  # 6. pipelines/run.py: scheduler overhead of the canonical noop pipeline, 100 concurrent runs → BUILD_DIR/bench-pipelines.json

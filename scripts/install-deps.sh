@@ -14,6 +14,7 @@ APT_PACKAGES=(
   python3-scipy python3-xgboost python3-onnx python3-flask python3-gunicorn python3-requests python3-sqlalchemy
   python3-fastapi python3-uvicorn python3-uvloop python3-httptools python3-pandas
   awscli python3-botocore
+  chromium
 )
 # Added by the issues that first need them: chromium (browser tests). awscli and
 # python3-botocore: the S3 interoperability tests and the SigV4 cross-check.
@@ -46,6 +47,15 @@ if [ -f "$root/package-lock.json" ]; then
   stamp="$root/node_modules/.install-stamp"
   if [ ! -f "$stamp" ] || [ "$root/package-lock.json" -nt "$stamp" ]; then
     (cd "$root" && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error)
+    touch "$stamp"
+  fi
+fi
+
+# The web console (frontend/): its own package.json and lock; built by CMake (frontend/dist).
+if [ -f "$root/frontend/package-lock.json" ]; then
+  stamp="$root/frontend/node_modules/.install-stamp"
+  if [ ! -f "$stamp" ] || [ "$root/frontend/package-lock.json" -nt "$stamp" ]; then
+    (cd "$root/frontend" && npm ci --no-audit --no-fund --loglevel=error)
     touch "$stamp"
   fi
 fi

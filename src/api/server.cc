@@ -8,6 +8,7 @@
 
 #include "common/error_mapping.h"
 #include "api/internal/request_guard.h"
+#include "api/internal/static_ui.h"
 #include "api/router.h"
 #include "artifacts/artifact_store.h"
 #include "auth/identity.h"
@@ -108,6 +109,9 @@ class HttpApiServer final : public ApiServer {
     RETURN_IF_ERROR(AddRunRoutes(routes_, services_));
     AddDeploymentRoutes(routes_, services_);
     AddSystemRoutes(routes_, services_, routes_);
+    // The web console owns `/` for browsers and every non-API GET path (SPA fallback).
+    ASSIGN_OR_RETURN(std::string ui_dir, FindUiDir(options_.config.ui_dir));
+    RegisterStaticUi(http_, ui_dir);
     for (const Route& r : routes_) Register(r);
     RegisterBodySinks();  // after the routes: httplib tries handlers in registration order
     ConfigureServer();

@@ -1,10 +1,13 @@
 #include "cli/deploy_plan_command.h"
 
 #include <charconv>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "cli/commands.h"
 #include "common/strings.h"
+#include "deploy/aws/ecs_config.h"
 #include "deploy/aws/ecs_plan.h"
 
 namespace studio::cli {
@@ -29,6 +32,25 @@ Result<std::map<std::string, int>> ParseWeights(const std::string& text) {
     out[slot] = w;
   }
   return out;
+}
+
+// The infrastructure of `env` from an ECS target configuration file, and its region.
+Result<deploy::aws::EcsInfra> ReadInfra(const std::string& path, const std::string& env,
+                                        std::string* region) {
+  std::ifstream f(path);
+  if (!f) return InvalidArgument("--infra: cannot read " + path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  nlohmann::json j = nlohmann::json::parse(ss.str(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return InvalidArgument("--infra: " + path + " is not valid JSON");
+  Result<deploy::aws::EcsTargetOptions> o = deploy::aws::EcsTargetOptionsFromJson(j);
+  if (!o.ok()) return InvalidArgument("--infra: " + path + ": " + o.status().message());
+  auto it = o->environments.find(env);
+  if (it == o->environments.end()) {
+    return InvalidArgument("--infra: " + path + " has no environment '" + env + "'");
+  }
+  *region = o->region;
+  return it->second;
 }
 
 void PrintTable(const deploy::aws::EcsPlan& plan) {
@@ -73,32 +95,48 @@ int RunDeployPlan(const DeployPlanOptions& o) {
     return kExitError;
   }
   deploy::aws::EcsPlanInput in;
+  deploy::aws::EcsInfra& infra = in.infra;
+  infra.log_group = "/studio/serving";
+  in.region = "us-east-1";
+  if (!o.infra_file.empty()) {
+    Result<deploy::aws::EcsInfra> file = ReadInfra(o.infra_file, o.env, &in.region);
+    if (!file.ok()) {
+      std::cerr << "error: " << file.status().message() << "\n";
+      return kExitError;
+    }
+    infra = *file;
+  }
   in.project = o.project;
   in.environment = o.env;
   in.deployment_id = o.deployment_id;
   in.model_name = o.model.substr(0, slash);
   in.model_version = o.model.substr(slash + 1);
   in.slot = o.slot;
-  in.region = o.region;
+  if (!o.region.empty()) in.region = o.region;
   in.replicas = o.replicas;
   in.max_replicas = o.max_replicas;
   in.cpu = o.cpu;
   in.memory = o.memory;
   in.weights = *weights;
-  deploy::aws::EcsInfra& infra = in.infra;
-  infra.image = o.image;
-  infra.cluster = o.cluster;
-  infra.subnets = o.subnets;
-  infra.security_groups = o.security_groups;
-  infra.assign_public_ip = o.assign_public_ip;
-  infra.execution_role_arn = o.execution_role_arn;
-  infra.task_role_arn = o.task_role_arn;
-  infra.vpc_id = o.vpc;
-  infra.listener_arn = o.listener_arn;
-  infra.rule_arn = o.rule_arn;
-  infra.control_plane_url = o.control_plane_url;
-  infra.token_secret_arn = o.token_secret_arn;
-  infra.log_group = o.log_group;
+  // Flags given override the file.
+  auto set = [](std::string& dst, const std::string& v) {
+    if (!v.empty()) dst = v;
+  };
+  set(infra.image, o.image);
+  set(infra.cluster, o.cluster);
+  if (!o.subnets.empty()) infra.subnets = o.subnets;
+  if (!o.security_groups.empty()) infra.security_groups = o.security_groups;
+  if (o.assign_public_ip) infra.assign_public_ip = true;
+  set(infra.execution_role_arn, o.execution_role_arn);
+  set(infra.task_role_arn, o.task_role_arn);
+  set(infra.vpc_id, o.vpc);
+  if (!o.listener_arn.empty() || !o.rule_arn.empty()) {
+    infra.listener_arn = o.listener_arn;
+    infra.rule_arn = o.rule_arn;
+  }
+  set(infra.control_plane_url, o.control_plane_url);
+  set(infra.token_secret_arn, o.token_secret_arn);
+  set(infra.log_group, o.log_group);
   Result<deploy::aws::EcsPlan> plan = deploy::aws::BuildEcsPlan(in);
   if (!plan.ok()) {
     std::cerr << "error: " << plan.status().message() << "\n";

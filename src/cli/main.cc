@@ -67,6 +67,10 @@ int Main(int argc, char** argv) {
                     "Comma-separated Host names to accept (default: loopback names when bound to "
                     "loopback; '*' for any)");
   serve->add_flag("--demo", demo, "Seed a demo project on first start");
+  std::string ui_dir;
+  serve->add_option("--ui-dir", ui_dir,
+                    "Built web console to serve at / (default: frontend/dist found near the "
+                    "binary; 'none' to serve no console)");
   std::string executor, max_parallel_stages;
   serve->add_option("--executor", executor,
                     "Pipeline stages: embedded (run by serve, default) or workers (studio worker)");
@@ -81,6 +85,7 @@ int Main(int argc, char** argv) {
     if (!artifact_limit.empty()) f.values["artifact_limit"] = artifact_limit;
     if (!log_format.empty()) f.values["log_format"] = log_format;
     if (!allowed_hosts.empty()) f.values["allowed_hosts"] = allowed_hosts;
+    if (!ui_dir.empty()) f.values["ui_dir"] = ui_dir;
     if (!executor.empty()) f.values["executor"] = executor;
     if (!max_parallel_stages.empty()) f.values["max_parallel_stages"] = max_parallel_stages;
     rc = RunServe(f, demo);
@@ -334,6 +339,7 @@ int Main(int argc, char** argv) {
       "Nothing is called. Sizing per environment: dev 1 replica, staging 2, prod 3 scaling to "
       "10 (override with --replicas/--max-replicas/--cpu/--memory). See docs/aws-deploy.md.\n\n"
       "Example:\n"
+      "  studio deploy-plan --model churn/3 --env prod --infra aws-deploy.json --slot green\n"
       "  studio deploy-plan --model churn/3 --env prod --project churn --slot green \\\n"
       "    --image 111122223333.dkr.ecr.us-east-1.amazonaws.com/studio:1.4.0 --cluster mlops \\\n"
       "    --subnets subnet-0a1b2c3d,subnet-4e5f6a7b --security-groups sg-0123456789abcdef0 \\\n"
@@ -343,41 +349,38 @@ int Main(int argc, char** argv) {
       "    --token-secret-arn arn:aws:secretsmanager:us-east-1:111122223333:secret:studio/token "
       "\\\n"
       "    --control-plane-url https://studio.example.com --weights blue=90,green=10\n");
+  deploy_plan->add_option("--infra", dp.infra_file,
+                          "JSON file with the ECS target's configuration (docs/aws-deploy.md); "
+                          "flags override its values for --env");
   deploy_plan->add_option("--model", dp.model, "NAME/VERSION of a registered model")->required();
   deploy_plan->add_option("--env", dp.env, "Environment: dev, staging or prod")->required();
   deploy_plan->add_option("--project", dp.project, "Project name")->capture_default_str();
   deploy_plan->add_option("--slot", dp.slot, "blue, green or canary")->capture_default_str();
   deploy_plan->add_option("--deployment-id", dp.deployment_id, "Deployment id (tags, env)")
       ->capture_default_str();
-  deploy_plan->add_option("--region", dp.region, "AWS region")
-      ->envname("AWS_REGION")
-      ->capture_default_str();
-  deploy_plan->add_option("--image", dp.image, "ECR image with the studio binary")->required();
-  deploy_plan->add_option("--cluster", dp.cluster, "ECS cluster name or ARN")->required();
+  deploy_plan->add_option("--region", dp.region, "AWS region (default us-east-1)")
+      ->envname("AWS_REGION");
+  deploy_plan->add_option("--image", dp.image, "ECR image with the studio binary");
+  deploy_plan->add_option("--cluster", dp.cluster, "ECS cluster name or ARN");
   deploy_plan->add_option("--subnets", dp.subnets, "Subnet ids (comma-separated)")
-      ->delimiter(',')
-      ->required();
+      ->delimiter(',');
   deploy_plan->add_option("--security-groups", dp.security_groups,
                           "Security group ids (comma-separated)")
-      ->delimiter(',')
-      ->required();
+      ->delimiter(',');
   deploy_plan->add_flag("--assign-public-ip", dp.assign_public_ip, "Give tasks a public IP");
-  deploy_plan->add_option("--vpc", dp.vpc, "VPC id of the target groups")->required();
+  deploy_plan->add_option("--vpc", dp.vpc, "VPC id of the target groups");
   deploy_plan->add_option("--listener-arn", dp.listener_arn, "ALB listener (ModifyListener)");
   deploy_plan->add_option("--rule-arn", dp.rule_arn, "Or a listener rule (ModifyRule)");
   deploy_plan->add_option("--execution-role-arn", dp.execution_role_arn,
-                          "Task execution role (image pull, secret, logs)")
-      ->required();
+                          "Task execution role (image pull, secret, logs)");
   deploy_plan->add_option("--task-role-arn", dp.task_role_arn, "Task role of the model server");
   deploy_plan->add_option("--token-secret-arn", dp.token_secret_arn,
-                          "Secrets Manager secret with the registry API token (STUDIO_TOKEN)")
-      ->required();
+                          "Secrets Manager secret with the registry API token (STUDIO_TOKEN)");
   deploy_plan->add_option("--control-plane-url", dp.control_plane_url,
                           "Control plane the tasks download models:/ URIs from")
-      ->envname("STUDIO_SERVER")
-      ->required();
-  deploy_plan->add_option("--log-group", dp.log_group, "CloudWatch Logs group")
-      ->capture_default_str();
+      ->envname("STUDIO_SERVER");
+  deploy_plan->add_option("--log-group", dp.log_group,
+                          "CloudWatch Logs group (default /studio/serving)");
   deploy_plan->add_option("--replicas", dp.replicas, "Replica count (default: the environment's)");
   deploy_plan->add_option("--max-replicas", dp.max_replicas,
                           "Auto-scaling ceiling (default: the environment's)");

@@ -71,7 +71,16 @@ int RunRunStage(const RunStageOptions& o) {
   auto client = ApiClient::Create(so.Resolved());
   if (!client.ok()) return Fail(client.status().message());
   std::string run_path = "/api/v1/runs/" + UrlEncode(o.run);
+  // The scheduler starts this process before its claim (and this token) commits; a moment of
+  // UNAUTHENTICATED, or a control plane restarting, is waited out.
   auto run = (*client)->Get(run_path);
+  for (int i = 0; i < 100 && !run.ok() &&
+                  (run.status().code() == ErrorCode::kUnauthenticated ||
+                   run.status().code() == ErrorCode::kTemporarilyUnavailable);
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    run = (*client)->Get(run_path);
+  }
   if (!run.ok()) return Fail("cannot read run " + o.run + ": " + run.status().message());
 
   int attempt = o.attempt;

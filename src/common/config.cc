@@ -53,6 +53,8 @@ Status SetKey(Config& c, const std::string& key, const std::string& value, const
   } else if (key == "emf_namespace") {
     if (value.empty() || value.size() > 255) return bad("must be 1-255 characters");
     c.emf_namespace = value;
+  } else if (key == "ui_dir") {
+    c.ui_dir = value;
   } else if (key == "executor") {
     if (value != "embedded" && value != "workers") return bad("must be embedded or workers");
     c.executor = value;
@@ -121,7 +123,8 @@ const std::vector<std::string>& ConfigKeys() {
       "data_dir",   "host",           "port",       "db",           "artifacts",
       "body_limit", "artifact_limit", "log_format", "allowed_hosts",
       "allowed_webhook_hosts", "emf_output", "emf_namespace",
-      "executor", "max_parallel_stages"};
+      "executor", "max_parallel_stages",
+      "ui_dir"};
   return kKeys;
 }
 

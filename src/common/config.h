@@ -27,6 +27,8 @@ struct Config {
   std::vector<std::string> allowed_webhook_hosts;
   std::string emf_output;
   std::string emf_namespace = "MLOpsStudio/Monitoring";
+  // The built web console (docs/ui.md): empty finds frontend/dist near the binary; "none" off.
+  std::string ui_dir;
   // Pipeline runs (docs/pipelines.md "Runs"): `embedded` runs stage processes in `studio
   // serve`; `workers` leaves them to `studio worker` processes (PostgreSQL). Stage processes at
   // once per serve or worker process.

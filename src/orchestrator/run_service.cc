@@ -418,9 +418,31 @@ Status RunService::StreamLog(const std::string& run_id, const std::string& stage
   RETURN_IF_ERROR(load());
   int64_t sent = 0;
   bool client_gone = false;
-  // The stored artifact from byte `sent` on.
+  // The stored artifact from byte `sent` on; the local file while it is not stored (yet).
+  auto from_local = [&]() -> bool {
+    if (a.log_local.empty()) return true;
+    std::ifstream in(a.log_local, std::ios::binary);
+    if (!in) return true;
+    in.seekg(sent);
+    char buf[16384];
+    while (in.read(buf, sizeof(buf)) || in.gcount() > 0) {
+      std::string_view chunk(buf, static_cast<size_t>(in.gcount()));
+      sent += static_cast<int64_t>(chunk.size());
+      if (!write(chunk)) return false;
+    }
+    return true;
+  };
   auto from_artifact = [&]() -> Status {
-    if (!artifacts_ || a.log_path.empty()) return Status::Ok();
+    // The scheduler stores the log just after the attempt ends, then drops the local file.
+    for (int i = 0; i < 20; ++i) {
+      if (artifacts_ && !a.log_path.empty() && artifacts_->Stat(a.log_path).ok()) break;
+      if (!a.log_local.empty() && std::ifstream(a.log_local).good()) {
+        from_local();
+        return Status::Ok();
+      }
+      if (!artifacts_ || a.log_path.empty()) return Status::Ok();
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
     int64_t skip = sent;
     return artifacts_->Get(a.log_path, [&](std::string_view chunk) -> Status {
       if (skip >= static_cast<int64_t>(chunk.size())) {
@@ -437,27 +459,9 @@ Status RunService::StreamLog(const std::string& run_id, const std::string& stage
       return Status::Ok();
     });
   };
-  // New bytes of the growing local file.
-  auto from_local = [&]() -> bool {
-    if (a.log_local.empty()) return true;
-    std::ifstream in(a.log_local, std::ios::binary);
-    if (!in) return true;
-    in.seekg(sent);
-    char buf[16384];
-    while (in.read(buf, sizeof(buf)) || in.gcount() > 0) {
-      std::string_view chunk(buf, static_cast<size_t>(in.gcount()));
-      sent += static_cast<int64_t>(chunk.size());
-      if (!write(chunk)) return false;
-    }
-    return true;
-  };
   if (a.status != "running") {
-    if (!a.log_path.empty()) {
-      Status st = from_artifact();
-      return client_gone ? Status::Ok() : st;
-    }
-    from_local();
-    return Status::Ok();
+    Status st = from_artifact();
+    return client_gone ? Status::Ok() : st;
   }
   auto last_check = std::chrono::steady_clock::now();
   for (;;) {
@@ -469,12 +473,8 @@ Status RunService::StreamLog(const std::string& run_id, const std::string& stage
     RETURN_IF_ERROR(load());
     if (a.status == "running") continue;
     // Ended: whatever is left, from the artifact when it was stored, else the local file.
-    if (!a.log_path.empty()) {
-      Status st = from_artifact();
-      return client_gone ? Status::Ok() : st;
-    }
-    from_local();
-    return Status::Ok();
+    Status st = from_artifact();
+    return client_gone ? Status::Ok() : st;
   }
 }
 

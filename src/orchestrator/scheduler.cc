@@ -205,7 +205,10 @@ void Scheduler::Reap() {
     Finished f;
     f.child = std::move(children_[i]);
     f.wait_status = status;
-    UploadLog(f);
+    // Where the log will be stored: recorded now, uploaded once the next stages are started.
+    if (options_.artifacts)
+      f.log_path = "runs/" + f.child.run_id + "/" + f.child.stage_id + "/attempt-" +
+                   std::to_string(f.child.attempt) + ".log";
     finished_.push_back(std::move(f));
     children_.erase(children_.begin() + static_cast<long>(i));
   }
@@ -215,23 +218,29 @@ void Scheduler::Reap() {
         .Set(static_cast<double>(children_.size()));
 }
 
-void Scheduler::UploadLog(Finished& f) {
-  if (!options_.artifacts || f.child.log_local.empty()) return;
-  std::ifstream in(f.child.log_local, std::ios::binary);
-  if (!in) return;
-  std::string path = "runs/" + f.child.run_id + "/" + f.child.stage_id + "/attempt-" +
-                     std::to_string(f.child.attempt) + ".log";
-  auto put = options_.artifacts->Put(path, [&](char* buf, size_t cap) -> Result<size_t> {
-    in.read(buf, static_cast<std::streamsize>(cap));
-    if (in.bad()) return Internal("cannot read " + f.child.log_local);
-    return static_cast<size_t>(in.gcount());
-  });
-  if (put.ok()) {
-    f.log_path = path;
-  } else {
-    log::Warn(
-        "cannot store the attempt log",
-        {{"run", f.child.run_id}, {"stage", f.child.stage_id}, {"error", put.status().message()}});
+void Scheduler::StoreLogs(std::vector<Finished>& done) {
+  for (const Finished& f : done) {
+    if (f.log_path.empty() || f.child.log_local.empty()) continue;
+    std::ifstream in(f.child.log_local, std::ios::binary);
+    if (!in) continue;
+    auto put = options_.artifacts->Put(f.log_path, [&](char* buf, size_t cap) -> Result<size_t> {
+      in.read(buf, static_cast<std::streamsize>(cap));
+      if (in.bad()) return Internal("cannot read " + f.child.log_local);
+      return static_cast<size_t>(in.gcount());
+    });
+    if (!put.ok()) {
+      // The local file stays: the logs endpoint falls back to it.
+      log::Warn("cannot store the attempt log", {{"run", f.child.run_id},
+                                                 {"stage", f.child.stage_id},
+                                                 {"error", put.status().message()}});
+      continue;
+    }
+    // The stored artifact is the log now; drop the local copy and its emptied directories.
+    std::error_code ec;
+    std::filesystem::path local(f.child.log_local);
+    std::filesystem::remove(local, ec);
+    std::filesystem::remove(local.parent_path(), ec);
+    std::filesystem::remove(local.parent_path().parent_path(), ec);
   }
 }
 
@@ -259,6 +268,8 @@ void Scheduler::Step() {
   if (finished_.empty() && to_plan.empty() && !full_scan && !pgids && !want_claim) return;
 
   std::vector<Prepared> prepared;
+  size_t launched = children_.size();
+  const size_t finalized = finished_.size();  // spawn failures added below wait for the next pass
   Status st = options_.store->Write([&](store::Tx& tx) -> Status {
     prepared.clear();
     store::Runs runs(tx);
@@ -277,9 +288,18 @@ void Scheduler::Step() {
     for (const auto& id : to_plan) RETURN_IF_ERROR(PlanOne(tx, id, now));
     if (want_claim) RETURN_IF_ERROR(ClaimAndPrepare(tx, free, now, &prepared));
     ASSIGN_OR_RETURN(next_due_, runs.NextDueAt());
+    // Started before the commit, which then overlaps the process's own start-up (exec and
+    // dynamic loading take far longer than a commit). A process whose claim does not commit
+    // cannot act: its token is not in the store; it is killed below and reaped as a stranger.
+    launched = children_.size();
+    for (const Prepared& p : prepared) Launch(p);
     return Status::Ok();
   });
   if (!st.ok()) {
+    for (size_t i = launched; i < children_.size(); ++i) {
+      children_[i].reason = "cancelled";
+      SignalGroup(children_[i].proc.pid, SIGKILL);
+    }
     log::Warn("scheduler pass failed; retrying", {{"error", st.message()}});
     std::lock_guard<std::mutex> lock(mu_);
     dirty_.insert(to_plan.begin(), to_plan.end());
@@ -288,17 +308,12 @@ void Scheduler::Step() {
   if (full_scan)
     next_full_scan_ = now + (options_.mode == SchedulerMode::kSchedulerOnly ? 250 : 2000);
   for (Child& c : children_) c.pgid_recorded = true;
-  for (Finished& f : finished_) {
-    std::error_code ec;
-    if (f.log_path.empty()) continue;
-    // The stored artifact is the log now; drop the local copy and its emptied directories.
-    std::filesystem::path local(f.child.log_local);
-    std::filesystem::remove(local, ec);
-    std::filesystem::remove(local.parent_path(), ec);
-    std::filesystem::remove(local.parent_path().parent_path(), ec);
-  }
-  finished_.clear();
-  for (const Prepared& p : prepared) Launch(p);
+  std::vector<Finished> done(
+      std::make_move_iterator(finished_.begin()),
+      std::make_move_iterator(finished_.begin() + static_cast<long>(finalized)));
+  finished_.erase(finished_.begin(), finished_.begin() + static_cast<long>(finalized));
+  // Off the critical path: the next stages already run while the logs are stored.
+  StoreLogs(done);
 }
 
 void Scheduler::Launch(const Prepared& p) {
@@ -367,6 +382,7 @@ void Scheduler::Shutdown() {
     return Status::Ok();
   });
   if (!st.ok()) log::Warn("cannot record interrupted attempts", {{"error", st.message()}});
+  StoreLogs(finished_);
   finished_.clear();
 }
 

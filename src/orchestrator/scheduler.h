@@ -87,7 +87,7 @@ class Scheduler {
     Child child;
     int wait_status = 0;
     std::string spawn_error;
-    std::string log_path;  // the artifact, once uploaded
+    std::string log_path;  // where the log artifact goes (stored after the next launches)
   };
   struct Prepared {
     std::string run_id, stage_id, type, user_id, token_id, secret, log_local;
@@ -107,7 +107,7 @@ class Scheduler {
   void Shutdown();
   void WaitForEvent(int64_t timeout_ms);
   void Launch(const Prepared& p);
-  void UploadLog(Finished& f);
+  void StoreLogs(std::vector<Finished>& done);
 
   Status Finalize(store::Tx& tx, const Finished& f, int64_t now);
   Status PlanOne(store::Tx& tx, const std::string& run_id, int64_t now);

@@ -218,6 +218,8 @@ Status Scheduler::Finalize(store::Tx& tx, const Finished& f, int64_t now) {
   auto stage = runs.GetStage(c.run_id, c.stage_id);
   auto attempt = runs.GetAttempt(c.run_id, c.stage_id, c.attempt);
   if (!stage.ok() || !attempt.ok()) return Status::Ok();
+  // A process whose claim never committed (the attempt row is another process's now).
+  if (attempt->token_id != c.token_id) return Status::Ok();
   int64_t duration = now - c.started_ms;
   int ws = f.wait_status;
   bool exited_ok = WIFEXITED(ws) && WEXITSTATUS(ws) == 0 && f.spawn_error.empty();
@@ -226,7 +228,6 @@ Status Scheduler::Finalize(store::Tx& tx, const Finished& f, int64_t now) {
   a.duration_ms = duration;
   a.exit_code = WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : -1;
   a.log_path = f.log_path;
-  if (!f.log_path.empty()) a.log_local.clear();
   std::string status, error;
   if (c.reason == "cancelled") {
     status = "cancelled";

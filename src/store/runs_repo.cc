@@ -373,7 +373,10 @@ Status Runs::Heartbeat(const std::string& claimer, int64_t now) {
 Result<int64_t> Runs::NextDueAt() {
   long long next = 0;
   soci::indicator ind = soci::i_ok;
-  tx_.session() << "SELECT MIN(next_attempt_at) FROM stage_runs WHERE status = 'queued'",
+  // The same rows Claim would take (a queued stage of a cancelled run is never due).
+  tx_.session() << "SELECT MIN(next_attempt_at) FROM stage_runs WHERE status = 'queued' AND "
+                   "run_id IN (SELECT id FROM pipeline_runs WHERE cancel_requested = 0 AND "
+                   "executor = 'local')",
       soci::into(next, ind);
   if (ind != soci::i_ok) return int64_t{0};
   return static_cast<int64_t>(next);

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import unittest
 
 from harness import REPO_ROOT, STUDIO_BIN, StudioTestCase, run_cli, skip_unless_sqlite_run
@@ -223,9 +224,9 @@ class PipelineStagesTests(StudioTestCase):
                "monitor"]
         done = {i: {"type": "x"} for i in ids}
 
-        # Without the runs API and without a spec file: a clear failure.
+        # Without a spec file and with no such run on the control plane: a clear failure.
         err = self.stage("cicd-enforcement", "enforce", {}, done, run="run-ci", expect_ok=False)
-        self.assertIn("runs API", err)
+        self.assertRegex(err, "runs API|run 'run-ci' does not exist")
 
         env = {"STUDIO_PIPELINE_SPEC_FILE": spec_path}
         out = self.stage("cicd-enforcement", "enforce", {}, done, run="run-ci", env=env)
@@ -376,10 +377,101 @@ class DeploymentContractTests(unittest.TestCase):
         self.assertNotIn("not available", r.stderr)
 
 
+class _ScoringEndpoint(http.server.BaseHTTPRequestHandler):
+    """MLflow scoring endpoints with scripted behaviour: /slow sleeps 30 ms per request, /two
+    answers two predictions for one row, /fail answers 503."""
+    bodies = []
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.bodies.append((self.path, body, self.headers.get("Authorization")))
+        status, preds = 200, [0.5] * len(body["dataframe_split"]["data"])
+        if self.path == "/slow/invocations":
+            time.sleep(0.03)
+        elif self.path == "/two/invocations":
+            preds = [0.1, 0.2]
+        elif self.path == "/fail/invocations":
+            status = 503
+        data = json.dumps({"predictions": preds}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@skip_unless_sqlite_run()
+class RealtimeContractTests(unittest.TestCase):
+    """realtime-inference's checks against a local scoring endpoint (no control plane: an
+    `endpoint` without a model-registry stage sends every column)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ScoringEndpoint)
+        threading.Thread(target=cls.httpd.serve_forever, daemon=True).start()
+        cls.base = f"http://127.0.0.1:{cls.httpd.server_address[1]}"
+        cls.tmp = tempfile.mkdtemp(prefix="stages-rt-")
+        data = os.path.join(cls.tmp, "d.csv")
+        with open(data, "w") as f:
+            f.write("x,y,label\n1,a,\n2,b,1\n3,c,0\n4,d,1\n")
+        cls.up = {}
+        for type_, id_, with_ in [("data-ingestion", "ingest", {"source": data}),
+                                  ("data-preparation", "prepare", {"reference_fraction": 0.25})]:
+            r = run_stage_exec(["--type", type_, "--id", id_, "--with", json.dumps(with_),
+                                "--upstream", json.dumps(cls.up), "--run", "rt",
+                                "--artifacts", "file://" + cls.tmp])
+            assert r.returncode == 0, r.stderr
+            cls.up[id_] = json.loads(r.stdout)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.httpd.shutdown()
+        cls.httpd.server_close()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def realtime(self, with_):
+        return run_stage_exec(["--type", "realtime-inference", "--id", "rt", "--with",
+                               json.dumps(with_), "--upstream", json.dumps(self.up), "--run", "rt",
+                               "--artifacts", "file://" + self.tmp, "--server",
+                               "http://127.0.0.1:1", "--token", "secret-token"])
+
+    def test_rows_are_sent_as_dataframe_split_without_the_control_plane_token(self):
+        _ScoringEndpoint.bodies.clear()
+        r = self.realtime({"endpoint": self.base + "/ok/invocations", "sample_rows": 10})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = json.loads(r.stdout)
+        self.assertEqual((out["rows"], out["predictions"]), (3, 3))
+        self.assertEqual([b[1] for b in _ScoringEndpoint.bodies], [
+            {"dataframe_split": {"columns": ["x", "y", "label"], "data": [[x, y, z]]}}
+            for x, y, z in [(2.0, "b", 1.0), (3.0, "c", 0.0), (4.0, "d", 1.0)]])
+        self.assertEqual({b[2] for b in _ScoringEndpoint.bodies}, {None})
+
+    def test_p99_above_max_latency_fails(self):
+        # Each answer takes at least 30 ms, so a 1 ms budget cannot be met.
+        r = self.realtime({"endpoint": self.base + "/slow/invocations", "sample_rows": 2,
+                           "max_latency_ms": 1})
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("is above max_latency_ms 1", r.stderr)
+
+    def test_wrong_prediction_count_and_errors_fail(self):
+        r = self.realtime({"endpoint": self.base + "/two/invocations"})
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("1 row sent, 2 predictions returned", r.stderr)
+        r = self.realtime({"endpoint": self.base + "/fail/invocations"})
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("answered HTTP 503", r.stderr)
+        r = self.realtime({"endpoint": "ftp://127.0.0.1/x"})
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("is not an http(s) URL", r.stderr)
+
+
 @skip_unless_sqlite_run()
 class S3IngestionTests(unittest.TestCase):
-    """data-ingestion from an s3:// prefix on a real S3-compatible server (s3rver), objects put
-    there by awscli."""
+    """On a real S3-compatible server (s3rver), objects put and read by awscli: data-ingestion
+    from an s3:// prefix, and the data stages writing to an S3 artifact store."""
 
     @classmethod
     def setUpClass(cls):
@@ -425,6 +517,34 @@ class S3IngestionTests(unittest.TestCase):
                                json.dumps({"source": source}), "--run", "r1",
                                "--artifacts", "file://" + os.path.join(self.tmp, "art")],
                               env=self.env)
+
+    def test_stages_write_to_an_s3_artifact_store(self):
+        store = "s3://stagedata/studio-artifacts"
+        up = {}
+        for type_, id_, with_ in [
+                ("data-ingestion", "ingest", {"source": "s3://stagedata/in/"}),
+                ("data-preparation", "prepare", {"reference_fraction": 0.34}),
+                ("feature-store", "features", {"features": [{"name": "a", "expr": "a"},
+                                                            {"name": "b", "expr": "one_hot(b)"}]}),
+                ("model-monitoring", "monitor", {"method": "psi"})]:
+            r = run_stage_exec(["--type", type_, "--id", id_, "--with", json.dumps(with_),
+                                "--upstream", json.dumps(up), "--run", "s3run",
+                                "--pipeline", "s3pipe", "--artifacts", store], env=self.env)
+            self.assertEqual(r.returncode, 0, f"{type_}: {r.stderr}")
+            up[id_] = json.loads(r.stdout)
+        self.assertEqual(up["prepare"]["reference"]["rows"], 1)
+        self.assertEqual(up["prepare"]["current"]["rows"], 2)
+        self.assertEqual(up["features"]["path"], "features/s3pipe/v1/")
+        # What the stage reports is what awscli reads back from the bucket.
+        out = os.path.join(self.tmp, "got.csv")
+        self.aws("s3", "cp", f"{store}/{up['prepare']['current']['path']}", out)
+        with open(out, "rb") as f:
+            data = f.read()
+        self.assertEqual(data, b"a,b\n2,y\n3,z\n")
+        self.assertEqual(hashlib.sha256(data).hexdigest(), up["prepare"]["current"]["sha256"])
+        self.aws("s3", "cp", f"{store}/{up['monitor']['html_report_path']}", out)
+        with open(out) as f:
+            self.assertIn("<svg", f.read())
 
     def test_prefix_concatenates_the_csv_objects_in_key_order(self):
         os.makedirs(os.path.join(self.tmp, "art"), exist_ok=True)

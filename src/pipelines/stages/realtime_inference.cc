@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <memory>
 
 #include "pipelines/stages/internal/control_plane.h"
 #include "pipelines/stages/internal/model_input.h"
@@ -43,8 +44,15 @@ Result<nlohmann::json> RunRealtimeInference(const StageContext& ctx) {
   ASSIGN_OR_RETURN(int64_t sample_rows, IntParam(ctx, "sample_rows", 20));
   ASSIGN_OR_RETURN(int64_t max_latency_ms, IntParam(ctx, "max_latency_ms", 0));
   ASSIGN_OR_RETURN(std::string endpoint, StringParam(ctx, "endpoint"));
-  ASSIGN_OR_RETURN(std::string base, ServerBase(ctx));
-  ASSIGN_OR_RETURN(auto cp, ControlPlane::Connect(ctx));
+  // The control plane is needed for the deployment's route and the model's signature; an
+  // `endpoint` tested without a model-registry stage needs neither.
+  bool has_registry = UpstreamOf(ctx, "model-registry").ok();
+  std::string base;
+  std::unique_ptr<ControlPlane> cp;
+  if (endpoint.empty() || has_registry) {
+    ASSIGN_OR_RETURN(base, ServerBase(ctx));
+    ASSIGN_OR_RETURN(cp, ControlPlane::Connect(ctx));
+  }
   if (endpoint.empty()) {
     ASSIGN_OR_RETURN(const nlohmann::json* dep, UpstreamOf(ctx, "model-deployment"));
     ASSIGN_OR_RETURN(std::string env, OutputString(*dep, "model-deployment", "environment"));
@@ -56,7 +64,7 @@ Result<nlohmann::json> RunRealtimeInference(const StageContext& ctx) {
   // the run (an `endpoint` tested on its own) every column is sent.
   std::string model, version;
   std::vector<std::string> columns;
-  if (UpstreamOf(ctx, "model-registry").ok()) {
+  if (has_registry) {
     ASSIGN_OR_RETURN(columns, SignatureColumns(ctx, *cp, &model, &version));
   } else {
     Log(ctx, "no model-registry stage in this run: sending every column");
@@ -75,7 +83,7 @@ Result<nlohmann::json> RunRealtimeInference(const StageContext& ctx) {
   http.set_keep_alive(true);
   httplib::Headers headers;
   // The control plane's token goes to the control plane only.
-  if (origin == base || endpoint.rfind(base + "/", 0) == 0)
+  if (!base.empty() && (origin == base || endpoint.rfind(base + "/", 0) == 0))
     headers.emplace("Authorization", "Bearer " + ctx.token);
   std::vector<double> latencies;
   int64_t predictions = 0;

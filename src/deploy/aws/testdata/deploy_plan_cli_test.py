@@ -6,8 +6,10 @@ with a message naming the problem.
 Usage: /usr/bin/python3 deploy_plan_cli_test.py PATH/TO/studio
 """
 import json
+import os
 import subprocess
 import sys
+import tempfile
 
 import botocore.session
 from botocore.validate import validate_parameters
@@ -100,7 +102,47 @@ def main():
         check(p.returncode == 2 and needle in p.stderr,
               f"{args}: exit {p.returncode}, stderr {p.stderr.strip()!r} (want {needle!r})")
     p = plan(studio, "--model", "churn/3", "--env", "dev")  # required infrastructure missing
-    check(p.returncode == 2 and "--image is required" in p.stderr, f"missing flags: {p.stderr}")
+    check(p.returncode == 2 and "image is required" in p.stderr, f"missing flags: {p.stderr}")
+
+    # --infra: the ECS target's configuration file gives the same plan as the flags; flags given
+    # override it; bad files are refused with the reason.
+    flags = dict(zip(BASE[::2], BASE[1::2]))
+    infra = {
+        "region": "us-east-1",
+        "environments": {"prod": {
+            "image": flags["--image"], "cluster": flags["--cluster"],
+            "subnets": flags["--subnets"].split(","),
+            "security_groups": flags["--security-groups"].split(","),
+            "vpc_id": flags["--vpc"], "listener_arn": flags["--listener-arn"],
+            "execution_role_arn": flags["--execution-role-arn"],
+            "token_secret_arn": flags["--token-secret-arn"],
+            "control_plane_url": flags["--control-plane-url"]}}}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "aws-deploy.json")
+        with open(path, "w") as f:
+            json.dump(infra, f)
+        common = ["--model", "churn/3", "--env", "prod", "--project", "churn", "--slot", "green"]
+        from_flags = plan(studio, *common[:-4], "--slot", "green", *BASE)
+        from_file = plan(studio, *common, "--infra", path)
+        check(from_flags.returncode == 0 and from_file.returncode == 0
+              and from_file.stdout == from_flags.stdout,
+              f"--infra plan differs from the flags' plan: {from_flags.stderr} {from_file.stderr}")
+        over = plan(studio, *common, "--infra", path, "--image", "other/studio:2", "--output",
+                    "json")
+        td = json.loads(over.stdout)["calls"][0]["input"] if over.returncode == 0 else {}
+        check(td.get("containerDefinitions", [{}])[0].get("image") == "other/studio:2",
+              f"--image overrides the file: {over.stderr}")
+        for doc, needle in [("{", "not valid JSON"),
+                            (json.dumps({"environments": {"dev": infra["environments"]["prod"]}}),
+                             "has no environment 'prod'"),
+                            (json.dumps({"environments": {"prod": {"imgae": "x"}}}),
+                             "ecs.environments.prod.imgae: unknown key")]:
+            with open(path, "w") as f:
+                f.write(doc)
+            p = plan(studio, *common, "--infra", path)
+            check(p.returncode == 2 and needle in p.stderr, f"--infra {doc[:40]}: {p.stderr}")
+        p = plan(studio, *common, "--infra", os.path.join(tmp, "missing.json"))
+        check(p.returncode == 2 and "cannot read" in p.stderr, f"--infra missing: {p.stderr}")
 
     if failures:
         print(f"{len(failures)} failure(s):")

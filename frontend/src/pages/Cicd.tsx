@@ -1,0 +1,423 @@
+import { useState, type FormEvent } from "react";
+import { api, enc, listAll, type Page } from "../lib/api";
+import { useAuth } from "../lib/auth";
+import { useFeature } from "../lib/capabilities";
+import { Link } from "../lib/router";
+import { useAsync } from "../lib/useAsync";
+import { deployPermission } from "../lib/rbac";
+import type { Deployment, Model, Project, Run } from "../lib/types";
+import { Async, Badge, ErrorBox, Field, Gated, PageHeader } from "../components/ui";
+import { fmtNum, fmtTime } from "../lib/format";
+import { DeploymentsTable, RunsTable } from "./Projects";
+import { StagesTable, isTerminal, useRun } from "./PipelineRuns";
+
+interface Environment {
+  name: string;
+  required_approvals?: number;
+  approvals_required?: number;
+  [k: string]: unknown;
+}
+
+export function CicdPage() {
+  const hasRuns = useFeature("runs");
+  const hasDeployments = useFeature("deployments");
+  const [project, setProject] = useState("");
+  const projects = useAsync(() => listAll<Project>("/api/v1/projects"), []);
+  const runs = useAsync(() => (hasRuns ? api.get<Page<Run>>("/api/v1/runs", { project, max_results: 50 }).then((p) => p.items) : Promise.resolve([])), [hasRuns, project]);
+  const deployments = useAsync(
+    () => (hasDeployments ? api.get<Page<Deployment>>("/api/v1/deployments", { project, max_results: 100 }).then((p) => p.items) : Promise.resolve([])),
+    [hasDeployments, project],
+  );
+  return (
+    <section>
+      <PageHeader title="CI/CD" />
+      <div className="searchbar">
+        <label htmlFor="cicd-project">Project</label>
+        <select id="cicd-project" value={project} onChange={(e) => setProject(e.target.value)}>
+          <option value="">all projects</option>
+          {(projects.data ?? []).map((p) => (
+            <option key={p.id} value={p.name}>
+              {p.name}
+            </option>
+          ))}
+        </select>
+      </div>
+      {hasDeployments && (
+        <>
+          <RequestDeployment projects={projects.data ?? []} defaultProject={project} onDone={deployments.reload} />
+          <h2>Pending approvals</h2>
+          <Async
+            state={deployments}
+            what="deployments"
+            isEmpty={(d) => d.filter((x) => x.status === "PENDING_APPROVAL").length === 0}
+            empty="Nothing waits for approval. Staging and prod deployments appear here until enough eligible people approve them."
+          >
+            {(ds) => <Approvals deployments={ds.filter((x) => x.status === "PENDING_APPROVAL")} onDone={deployments.reload} />}
+          </Async>
+          <h2>Deployments</h2>
+          <Async state={deployments} what="deployments" isEmpty={(d) => d.length === 0} empty="No deployments yet. Request one above.">
+            {(ds) => <DeploymentsTable deployments={ds} />}
+          </Async>
+        </>
+      )}
+      {hasRuns && (
+        <>
+          <h2>Pipeline runs</h2>
+          <Async state={runs} what="runs" isEmpty={(r) => r.length === 0} empty="No pipeline runs yet. Start one from the Pipelines page or with studio pipeline run.">
+            {(rs) => <RunsTable runs={rs} />}
+          </Async>
+        </>
+      )}
+    </section>
+  );
+}
+
+function RequestDeployment({ projects, defaultProject, onDone }: { projects: Project[]; defaultProject: string; onDone: () => void }) {
+  const { can } = useAuth();
+  const envs = useAsync(() => api.get<Page<Environment> | Environment[]>("/api/v1/environments").then((r) => (Array.isArray(r) ? r : r.items)), []);
+  const [project, setProject] = useState(defaultProject);
+  const proj = project || defaultProject;
+  const models = useAsync(() => (proj ? listAll<Model>(`/api/v1/projects/${enc(proj)}/models`) : Promise.resolve([])), [proj]);
+  const [model, setModel] = useState("");
+  const [version, setVersion] = useState("");
+  const [environment, setEnvironment] = useState("");
+  const [strategy, setStrategy] = useState("direct");
+  const [error, setError] = useState<unknown>(null);
+  const [created, setCreated] = useState<Deployment | null>(null);
+  const perm = deployPermission(environment || "dev");
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(null);
+    try {
+      const body: Record<string, unknown> = { project: proj, model, environment, strategy };
+      if (/^\d+$/.test(version)) body.version = Number(version);
+      else body.alias = version;
+      setCreated(await api.post<Deployment>("/api/v1/deployments", body));
+      onDone();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <form className="card form" onSubmit={submit} aria-label="Request a deployment">
+      <h2>Request a deployment</h2>
+      <div className="grid">
+        <Field label="Project">
+          {(id) => (
+            <select id={id} value={proj} onChange={(e) => setProject(e.target.value)} required>
+              <option value="">— choose —</option>
+              {projects.map((p) => (
+                <option key={p.id} value={p.name}>
+                  {p.name}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field label="Model">
+          {(id) => (
+            <select id={id} value={model} onChange={(e) => setModel(e.target.value)} required>
+              <option value="">{models.data?.length === 0 ? "no models in this project" : "— choose —"}</option>
+              {(models.data ?? []).map((m) => (
+                <option key={m.id} value={m.name}>
+                  {m.name}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field label="Version or alias">{(id) => <input id={id} value={version} onChange={(e) => setVersion(e.target.value)} required placeholder="1 or champion" />}</Field>
+        <Field label="Environment">
+          {(id) => (
+            <select id={id} value={environment} onChange={(e) => setEnvironment(e.target.value)} required>
+              <option value="">— choose —</option>
+              {(envs.data ?? []).map((env) => (
+                <option key={env.name} value={env.name}>
+                  {env.name}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field label="Strategy">
+          {(id) => (
+            <select id={id} value={strategy} onChange={(e) => setStrategy(e.target.value)}>
+              <option value="direct">direct</option>
+              <option value="canary">canary</option>
+              <option value="blue-green">blue-green</option>
+            </select>
+          )}
+        </Field>
+      </div>
+      {envs.error && <ErrorBox error={envs.error} retry={envs.reload} />}
+      {error !== null && <ErrorBox error={error} />}
+      {created && (
+        <p role="status">
+          Requested <Link to={`/deployments/${enc(created.id)}`}>deployment {created.id.slice(-8)}</Link>: <Badge value={created.status} />
+        </p>
+      )}
+      {can(perm) ? (
+        <button type="submit" className="primary">
+          Request deployment
+        </button>
+      ) : (
+        <Gated perm={perm}>Request deployment</Gated>
+      )}
+    </form>
+  );
+}
+
+function approvalsNeeded(d: Deployment): number | undefined {
+  return (d.required_approvals ?? (d as { approvals_required?: number }).approvals_required) as number | undefined;
+}
+
+function Approvals({ deployments, onDone }: { deployments: Deployment[]; onDone: () => void }) {
+  return (
+    <table className="table">
+      <thead>
+        <tr>
+          <th scope="col">Deployment</th>
+          <th scope="col">Model</th>
+          <th scope="col">Environment</th>
+          <th scope="col">Requested by</th>
+          <th scope="col">Approvals</th>
+          <th scope="col">Decision</th>
+        </tr>
+      </thead>
+      <tbody>
+        {deployments.map((d) => (
+          <tr key={d.id}>
+            <td>
+              <Link to={`/deployments/${enc(d.id)}`}>{d.id.slice(-8)}</Link>
+            </td>
+            <td>
+              {d.model ?? d.model_name} {d.version !== undefined ? `v${d.version}` : d.alias ? `@${d.alias}` : ""}
+            </td>
+            <td>{d.environment}</td>
+            <td>{d.requested_by ?? d.created_by}</td>
+            <td>
+              {(d.approvals ?? []).length}
+              {approvalsNeeded(d) !== undefined ? ` of ${approvalsNeeded(d)}` : ""}
+            </td>
+            <td>
+              <Decide deployment={d} onDone={onDone} />
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function Decide({ deployment, onDone }: { deployment: Deployment; onDone: () => void }) {
+  const { me } = useAuth();
+  const [comment, setComment] = useState("");
+  const [error, setError] = useState<unknown>(null);
+  const requester = deployment.requested_by ?? deployment.created_by;
+  const own = requester === me?.username;
+  const already = (deployment.approvals ?? []).some((a) => (a.approved_by ?? a.user) === me?.username);
+  const decide = async (what: "approve" | "reject") => {
+    setError(null);
+    try {
+      await api.post(`/api/v1/deployments/${enc(deployment.id)}/${what}`, { comment });
+      onDone();
+    } catch (e) {
+      setError(e);
+    }
+  };
+  const why = own ? "You requested this deployment: someone else must approve it" : already ? "You already approved it" : undefined;
+  return (
+    <div className="decide">
+      <label className="sr-only" htmlFor={`comment-${deployment.id}`}>
+        Comment on {deployment.id}
+      </label>
+      <input id={`comment-${deployment.id}`} value={comment} onChange={(e) => setComment(e.target.value)} placeholder="comment" />
+      <Gated perm="approve" allowed={!own && !already} title={why} onClick={() => void decide("approve")}>
+        Approve
+      </Gated>
+      <Gated perm="approve" allowed={!own} title={why} className="danger" onClick={() => void decide("reject")}>
+        Reject
+      </Gated>
+      {error !== null && <ErrorBox error={error} />}
+    </div>
+  );
+}
+
+export function RunDetailPage({ id }: { id: string }) {
+  const { run, error, reload } = useRun(id);
+  const [cancelError, setCancelError] = useState<unknown>(null);
+  const cancel = async () => {
+    setCancelError(null);
+    try {
+      await api.post(`/api/v1/runs/${enc(id)}/cancel`, {});
+      reload();
+    } catch (e) {
+      setCancelError(e);
+    }
+  };
+  if (error) return <ErrorBox error={error} retry={reload} />;
+  if (!run) return <p role="status">Loading run…</p>;
+  return (
+    <section>
+      <p className="breadcrumb">
+        <Link to="/cicd">CI/CD</Link>
+      </p>
+      <PageHeader title={`Run ${run.id.slice(-8)}`}>
+        <Gated perm="create" allowed={!isTerminal(run.status)} title="The run has ended" onClick={() => void cancel()}>
+          Cancel run
+        </Gated>
+      </PageHeader>
+      {cancelError !== null && <ErrorBox error={cancelError} />}
+      <dl className="props">
+        <dt>Pipeline</dt>
+        <dd>
+          {run.project && run.pipeline ? <Link to={`/pipelines?project=${enc(String(run.project))}&name=${enc(run.pipeline)}`}>{run.pipeline}</Link> : run.pipeline ?? "—"}
+        </dd>
+        <dt>Status</dt>
+        <dd>
+          <Badge value={run.status} />
+        </dd>
+        <dt>Started</dt>
+        <dd>
+          {fmtTime(run.started_at ?? run.created_at)} by {String(run.requested_by ?? run.created_by ?? "—")}
+        </dd>
+        <dt>Finished</dt>
+        <dd>{fmtTime(run.finished_at)}</dd>
+        {run.error ? (
+          <>
+            <dt>Error</dt>
+            <dd>{String(run.error)}</dd>
+          </>
+        ) : null}
+      </dl>
+      <h2>Stages</h2>
+      <StagesTable run={run} />
+    </section>
+  );
+}
+
+function weightsOf(w: unknown): [string, number][] {
+  if (!w || typeof w !== "object") return [];
+  return Object.entries(w as Record<string, unknown>).filter((e): e is [string, number] => typeof e[1] === "number");
+}
+
+export function DeploymentDetailPage({ id }: { id: string }) {
+  const d = useAsync(() => api.get<Deployment>(`/api/v1/deployments/${enc(id)}`), [id]);
+  const [error, setError] = useState<unknown>(null);
+  const rollback = async () => {
+    setError(null);
+    try {
+      await api.post(`/api/v1/deployments/${enc(id)}/rollback`, {});
+      d.reload();
+    } catch (e) {
+      setError(e);
+    }
+  };
+  return (
+    <section>
+      <p className="breadcrumb">
+        <Link to="/cicd">CI/CD</Link>
+      </p>
+      <Async state={d} what="deployment">
+        {(dep) => (
+          <>
+            <PageHeader title={`Deployment ${dep.id.slice(-8)}`}>
+              <Gated
+                perm={deployPermission(dep.environment)}
+                allowed={["LIVE", "CANARY", "GREEN_VALIDATING", "DEPLOYING"].includes(dep.status)}
+                title="Only a live or rolling-out deployment can be rolled back"
+                onClick={() => void rollback()}
+              >
+                Roll back
+              </Gated>
+            </PageHeader>
+            {error !== null && <ErrorBox error={error} />}
+            <dl className="props">
+              <dt>Model</dt>
+              <dd>
+                {dep.model ?? dep.model_name} {dep.version !== undefined ? `v${dep.version}` : dep.alias ? `@${dep.alias}` : ""}
+              </dd>
+              <dt>Environment</dt>
+              <dd>{dep.environment}</dd>
+              <dt>Strategy</dt>
+              <dd>{dep.strategy ?? "—"}</dd>
+              <dt>Status</dt>
+              <dd>
+                <Badge value={dep.status} />
+              </dd>
+              <dt>Requested</dt>
+              <dd>
+                {fmtTime(dep.created_at)} by {dep.requested_by ?? dep.created_by ?? "—"}
+              </dd>
+            </dl>
+            <h2>Traffic</h2>
+            <Weights weights={weightsOf(dep.weights)} />
+            {dep.status === "PENDING_APPROVAL" && (
+              <>
+                <h2>Approval</h2>
+                <Decide deployment={dep} onDone={d.reload} />
+              </>
+            )}
+            <h2>Approvals</h2>
+            {(dep.approvals ?? []).length === 0 ? (
+              <p className="empty">No approvals recorded{approvalsNeeded(dep) ? ` (${approvalsNeeded(dep)} needed)` : ""}.</p>
+            ) : (
+              <ul className="timeline">
+                {(dep.approvals ?? []).map((a, i) => (
+                  <li key={i}>
+                    <strong>{a.approved_by ?? a.user}</strong> {a.decision ?? "approved"} {fmtTime(a.at ?? a.created_at)} {a.comment ? `— “${a.comment}”` : ""}
+                  </li>
+                ))}
+              </ul>
+            )}
+            <h2>Timeline</h2>
+            {(dep.events ?? []).length === 0 ? (
+              <p className="empty">No events yet.</p>
+            ) : (
+              <ol className="timeline" aria-label="Deployment timeline">
+                {(dep.events ?? []).map((ev, i) => (
+                  <li key={i}>
+                    <div>
+                      <span className="muted">{fmtTime(ev.ts ?? ev.at ?? ev.created_at)}</span> {ev.from || ev.to ? `${ev.from ?? "—"} → ` : ""}
+                      {ev.to || ev.status ? <Badge value={String(ev.to ?? ev.status)} /> : <code>{ev.type ?? ev.kind}</code>} {ev.actor ? `by ${ev.actor}` : ""}
+                    </div>
+                    {ev.reason && <div>{ev.reason}</div>}
+                    {weightsOf(ev.weights).length > 0 && <Weights weights={weightsOf(ev.weights)} />}
+                    {ev.metrics && Object.keys(ev.metrics).length > 0 && (
+                      <table className="table compact">
+                        <caption>Metrics behind this decision</caption>
+                        <tbody>
+                          {Object.entries(ev.metrics).map(([k, v]) => (
+                            <tr key={k}>
+                              <th scope="row">{k}</th>
+                              <td>{typeof v === "object" ? JSON.stringify(v) : fmtNum(v)}</td>
+                            </tr>
+                          ))}
+                        </tbody>
+                      </table>
+                    )}
+                  </li>
+                ))}
+              </ol>
+            )}
+          </>
+        )}
+      </Async>
+    </section>
+  );
+}
+
+function Weights({ weights }: { weights: [string, number][] }) {
+  if (weights.length === 0) return <p className="empty">No traffic weights recorded.</p>;
+  const total = weights.reduce((a, [, w]) => a + w, 0) || 1;
+  return (
+    <div className="weights" role="img" aria-label={weights.map(([k, w]) => `${k} ${w}`).join(", ")}>
+      {weights.map(([k, w]) => (
+        <div key={k} className={`weight weight-${k}`} style={{ width: `${(100 * w) / total}%` }}>
+          {k} {w}
+          {total === 100 || total === 1 ? (total === 1 ? "" : "%") : ""}
+        </div>
+      ))}
+    </div>
+  );
+}
