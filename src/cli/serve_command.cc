@@ -12,6 +12,8 @@
 #include "cli/commands.h"
 #include "cli/internal/open.h"
 #include "common/log.h"
+#include "orchestrator/run_service.h"
+#include "pipelines/spec.h"
 #include "registry/projects.h"
 #include "store/projects_repo.h"
 #include "store/users_repo.h"
@@ -65,6 +67,11 @@ Status SeedDemo(store::MetadataStore& store) {
   auto created = projects.Create({admin_name, "startup"}, in);
   if (!created.ok() && created.status().code() != ErrorCode::kAlreadyExists)
     return created.status();
+  // The canonical pipeline, registered so the console's pipeline pages have a spec to open.
+  orchestrator::RunService runs(store, nullptr, [](const std::string&) {});
+  auto spec = runs.RegisterSpec({admin_name, "startup"}, "demo",
+                                pipelines::CanonicalSpecYaml("churn-model", "demo"));
+  if (!spec.ok()) return spec.status();
   return Status::Ok();
 }
 
