@@ -150,9 +150,26 @@ int RunRunStage(const RunStageOptions& o) {
                            {"status", error.empty() ? "succeeded" : "failed"},
                            {"outputs", outputs}};
   if (!error.empty()) report["error"] = error;
-  auto sent =
-      (*client)->Send("POST", run_path + "/stages/" + UrlEncode(o.stage) + "/report", report);
-  if (!sent.ok()) return Fail("cannot report the outcome: " + sent.status().message());
+  // A fresh connection: the stage may have outlived the server's keep-alive timeout. Transport
+  // errors are retried; a conflict after one means the lost response's report was recorded.
+  std::string report_path = run_path + "/stages/" + UrlEncode(o.stage) + "/report";
+  Status reported = Internal("not sent");
+  bool transport_failed = false;
+  for (int i = 0; i < 20; ++i) {
+    auto fresh = ApiClient::Create(so.Resolved());
+    if (!fresh.ok()) return Fail(fresh.status().message());
+    auto sent = (*fresh)->Send("POST", report_path, report);
+    reported = sent.status();
+    if (reported.ok()) break;
+    if (transport_failed && reported.code() == ErrorCode::kResourceConflict) {
+      reported = Status::Ok();
+      break;
+    }
+    if (reported.code() != ErrorCode::kTemporarilyUnavailable) break;
+    transport_failed = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100 * (i + 1)));
+  }
+  if (!reported.ok()) return Fail("cannot report the outcome: " + reported.message());
   if (!error.empty()) {
     std::cout << "run-stage: failed: " << error << std::endl;
     return kExitFailed;

@@ -201,9 +201,10 @@ Result<json> RunService::GetSpec(const std::string& project, const std::string& 
 Result<json> RunService::StartRun(const auth::Actor& actor, const StartRequest& req) {
   if (req.executor != "local" && req.executor != "aws")
     return InvalidArgument("executor must be local or aws").WithDetail("executor", "local | aws");
-  if (req.executor == "aws")
+  if (req.executor == "aws" && !notify_remote_)
     return Status(ErrorCode::kNotImplemented,
-                  "executor 'aws' (Step Functions) is not configured on this control plane");
+                  "executor 'aws' (Step Functions) is not configured on this control plane "
+                  "(STUDIO_SFN_STATE_MACHINE_ARN)");
   if (req.spec_yaml.empty() == req.pipeline.empty())
     return InvalidArgument("give either pipeline (a registered pipeline) or spec (YAML text)")
         .WithDetail(req.pipeline.empty() ? "pipeline" : "spec", "exactly one of pipeline, spec");
@@ -247,7 +248,8 @@ Result<json> RunService::StartRun(const auth::Actor& actor, const StartRequest& 
     states.push_back({s.id, s.needs, "pending"});
   }
   // The stages without needs are ready at once: the scheduler claims them on its next pass.
-  Plan plan = PlanRun(states, false);
+  // (Remote runs: the execution decides; the stages wait for its updates.)
+  Plan plan = req.executor == "local" ? PlanRun(states, false) : Plan{};
   for (const auto& t : plan.transitions)
     for (auto& r : stages)
       if (r.stage_id == t.stage_id && t.to == "queued") {
@@ -279,7 +281,11 @@ Result<json> RunService::StartRun(const auth::Actor& actor, const StartRequest& 
     return audit::Append(tx, {actor.username, "pipeline.run.start", "pipeline_run", run.id,
                               actor.request_id, details.dump()});
   }));
-  if (notify_) notify_(run.id);
+  if (run.executor == "aws") {
+    if (notify_remote_) notify_remote_();
+  } else if (notify_) {
+    notify_(run.id);
+  }
   return GetRun(run.id);
 }
 
@@ -362,6 +368,7 @@ Result<json> RunService::Cancel(const auth::Actor& actor, const std::string& id)
                               actor.request_id, details.dump()});
   }));
   if (notify_) notify_(id);
+  if (notify_remote_) notify_remote_();
   return GetRun(id);
 }
 

@@ -25,6 +25,9 @@ class RunService {
              std::function<void(const std::string& run_id)> notify)
       : store_(store), artifacts_(artifacts), notify_(std::move(notify)) {}
 
+  // Accepts `executor: aws` runs, handed to the RemoteRunner through `notify`.
+  void EnableRemote(std::function<void()> notify) { notify_remote_ = std::move(notify); }
+
   // -- registered specs: the spec must validate (schema, project policy, node locks).
   // 201-style: {project, name, version, spec_hash, created_by, created_at, spec_yaml,
   // created (false when identical to the latest version, which is returned)}.
@@ -73,6 +76,7 @@ class RunService {
   store::MetadataStore& store_;
   artifacts::ArtifactStore* artifacts_;
   std::function<void(const std::string&)> notify_;
+  std::function<void()> notify_remote_;
 };
 
 }  // namespace studio::orchestrator

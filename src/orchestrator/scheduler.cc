@@ -39,6 +39,10 @@ Scheduler::Scheduler(SchedulerOptions o) : options_(std::move(o)) {
   claimer_ = std::string(kind) + "@" + host_ + ":" + std::to_string(getpid()) + ":" +
              NewUuidV7().substr(24);
   pg_ = options_.store->backend() == "postgresql";
+  // Log paths are recorded for other processes (serve follows a worker's growing log).
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(options_.data_dir, ec);
+  if (!ec) options_.data_dir = abs.lexically_normal().string();
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   // The children's environment: ours without the control plane's own settings.
   for (char** e = environ; e && *e; ++e) {

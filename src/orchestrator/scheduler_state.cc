@@ -319,7 +319,7 @@ void Scheduler::RecoverOrphans() {
     store::Runs runs(tx);
     ASSIGN_OR_RETURN(auto running, runs.ListRunningStages(""));
     for (const auto& s : running) {
-      if (s.claimed_by == claimer_) continue;
+      if (s.claimed_by == claimer_ || s.claimed_by == "aws") continue;  // remote: RemoteRunner
       bool stale = s.heartbeat_at < now - options_.stale_after_ms;
       if (!stale && !ClaimerDead(s.claimed_by)) continue;
       // Its process may still run (a control plane killed with -9 leaves its children):

@@ -22,7 +22,7 @@ from harness import BACKEND, STUDIO_BIN, StudioTestCase, list_all, run_cli
 
 HOOKS = {
     "STUDIO_TEST_HOOKS": "1",
-    "STUDIO_STAGE_TEST_SLEEP": "slow=60,chatty=2,long=60,recover=5",
+    "STUDIO_STAGE_TEST_SLEEP": "slow=60,chatty=2,long=60,recover=6,graceful=2",
     "STUDIO_STAGE_TEST_FAIL": "flaky,flaky2=1",
     "STUDIO_STAGE_TEST_GRANDCHILD": "slow",
 }
@@ -473,11 +473,43 @@ class RecoveryTests(StudioTestCase):
                          ["interrupted", "succeeded"])
         self.assertIn("orphaned", st["recover"]["attempts"][0]["error"])
         self.assertEqual(st["after"]["status"], "succeeded")
+        # Attempt 2 slept past the server's 5 s keep-alive timeout and still reported.
+        self.assertEqual(st["recover"]["attempts"][1]["exit_code"], 0)
         # No stage process of that run is left.
         left = [p for p in os.listdir("/proc") if p.isdigit() and run_id in
                 open(f"/proc/{p}/cmdline", "rb").read().decode(errors="replace")] \
             if os.path.isdir("/proc") else []
         self.assertEqual([p for p in left if not pid_gone(int(p))], [])
+
+    def test_sigterm_requeues_running_stages_without_using_their_retries(self):
+        srv = self.new_server(env=HOOKS)
+        api = srv.admin
+        project = "gr-" + uuid.uuid4().hex[:6]
+        self.assertStatus(api.post("/api/v1/projects", json={"name": project}), 201)
+        spec = spec_yaml("graceful", project, [("graceful", [], [])])  # one attempt allowed
+        r = api.post("/api/v1/runs", json={"spec": spec, "noop": True})
+        self.assertStatus(r, 202)
+        run_id = r.json()["id"]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            st = {s["id"]: s for s in api.get(f"/api/v1/runs/{run_id}").json()["stages"]}
+            if st["graceful"]["status"] == "running":
+                break
+            time.sleep(0.05)
+        self.assertEqual(srv.stop(), 0)  # SIGTERM: the stage process is killed, not waited for
+        srv.start()
+        api = srv.admin
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            run = api.get(f"/api/v1/runs/{run_id}").json()
+            if run["status"] in TERMINAL:
+                break
+            time.sleep(0.1)
+        self.assertEqual(run["status"], "succeeded", json.dumps(run)[:3000])
+        st = {s["id"]: s for s in run["stages"]}["graceful"]
+        self.assertEqual([a["status"] for a in st["attempts"]], ["interrupted", "succeeded"])
+        self.assertIn("shut down", st["attempts"][0]["error"])
+
 
 
 @unittest.skipUnless(BACKEND == "postgres", "studio worker needs PostgreSQL")
@@ -537,6 +569,178 @@ class WorkerTests(StudioTestCase):
         r = run_cli(["worker", "--data-dir", self.tmp, "--server", srv.base])
         self.assertEqual(r.returncode, 2)
         self.assertIn("PostgreSQL", r.stderr)
+
+
+class FakeStepFunctions:
+    """A local Step Functions endpoint (JSON 1.0): StartExecution, then DescribeExecution RUNNING
+    (half the history visible) and SUCCEEDED (all of it); GetExecutionHistory newest first.
+    Records every operation and body."""
+
+    SM_ARN = "arn:aws:states:us-east-1:111122223333:stateMachine:runs"
+
+    def __init__(self):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        fake = self
+        self.calls = []
+        self.history = []
+        self.describes = 0
+        self.exec_arn = None
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+                op = self.headers.get("X-Amz-Target", "").split(".")[-1]
+                fake.calls.append((op, body, self.headers.get("Authorization", "")))
+                out = fake.answer(op, body)
+                data = json.dumps(out).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-amz-json-1.0")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def build_history(self):
+        t0 = 1767225600.0
+        ev = []
+
+        def add(type_, prev, key=None, details=None):
+            e = {"id": len(ev) + 1, "previousEventId": prev, "timestamp": t0 + len(ev),
+                 "type": type_}
+            if key:
+                e[key] = details
+            ev.append(e)
+            return e["id"]
+
+        def enter(name, prev):
+            return add("TaskStateEntered", prev, "stateEnteredEventDetails",
+                       {"name": name, "input": "{}"})
+
+        def task(type_, prev, **d):
+            return add(type_, prev, type_[0].lower() + type_[1:] + "EventDetails",
+                       dict({"resourceType": "ecs", "resource": "runTask.sync"}, **d))
+
+        def exit_(name, prev):
+            return add("TaskStateExited", prev, "stateExitedEventDetails",
+                       {"name": name, "output": "{}"})
+
+        s = add("ExecutionStarted", 0)
+        t = task("TaskScheduled", enter("first", s), region="us-east-1", parameters="{}")
+        t = exit_("first", task("TaskSucceeded", t, output="{}"))
+        t = task("TaskScheduled", enter("second", t), region="us-east-1", parameters="{}")
+        t = task("TaskFailed", t, error="States.TaskFailed", cause="exit 1")
+        t = task("TaskScheduled", t, region="us-east-1", parameters="{}")  # the retry
+        t = exit_("second", task("TaskSucceeded", t, output="{}"))
+        add("ExecutionSucceeded", t, "executionSucceededEventDetails", {"output": "{}"})
+        self.history = ev
+
+    def answer(self, op, body):
+        if op == "StartExecution":
+            self.exec_arn = ("arn:aws:states:us-east-1:111122223333:execution:runs:" +
+                             body["name"])
+            self.build_history()
+            return {"executionArn": self.exec_arn, "startDate": 1767225600.0}
+        if op == "DescribeExecution":
+            self.describes += 1
+            done = self.describes > 1
+            out = {"executionArn": self.exec_arn, "stateMachineArn": self.SM_ARN,
+                   "name": self.exec_arn.rsplit(":", 1)[1],
+                   "status": "SUCCEEDED" if done else "RUNNING", "startDate": 1767225600.0}
+            if done:
+                out["stopDate"] = 1767225630.0
+            self.visible = len(self.history) if done else 4
+            return out
+        if op == "GetExecutionHistory":
+            return {"events": list(reversed(self.history[:self.visible]))}
+        if op == "StopExecution":
+            return {"stopDate": 1767225605.0}
+        return {}
+
+
+class AwsExecutorTests(StudioTestCase):
+    """`executor: aws` runs go to the RemoteExecutor (SfnExecutor) when a state machine is
+    configured; its updates become stage runs and attempts."""
+
+    start_class_server = False
+
+    def test_aws_run_is_started_polled_and_mapped_onto_stages(self):
+        fake = FakeStepFunctions()
+        self.addCleanup(fake.close)
+        srv = self.new_server(env={"STUDIO_SFN_STATE_MACHINE_ARN": fake.SM_ARN,
+                                   "STUDIO_SFN_ENDPOINT": fake.url, "STUDIO_SFN_POLL_MS": "200",
+                                   "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+                                   "AWS_SECRET_ACCESS_KEY": "secret-example"})
+        api = srv.admin
+        project = "aws-" + uuid.uuid4().hex[:6]
+        self.assertStatus(api.post("/api/v1/projects", json={"name": project}), 201)
+        spec = spec_yaml("remote", project, [
+            ("first", [], []),
+            ("second", ["first"], ["retry: {max_attempts: 2, interval_seconds: 1}"]),
+        ])
+        r = api.post("/api/v1/runs", json={"spec": spec, "executor": "aws"})
+        self.assertStatus(r, 202)
+        run_id = r.json()["id"]
+        self.assertEqual(r.json()["executor"], "aws")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            run = api.get(f"/api/v1/runs/{run_id}").json()
+            if run["status"] in TERMINAL:
+                break
+            time.sleep(0.1)
+        self.assertEqual(run["status"], "succeeded", json.dumps(run)[:3000])
+        self.assertEqual(run["execution_handle"], fake.exec_arn)
+        st = {s["id"]: s for s in run["stages"]}
+        self.assertEqual([a["status"] for a in st["first"]["attempts"]], ["succeeded"])
+        self.assertEqual([a["status"] for a in st["second"]["attempts"]],
+                         ["failed", "succeeded"])
+        self.assertEqual(st["second"]["attempt"], 2)
+        self.assertIn("States.TaskFailed", st["second"]["attempts"][0]["error"])
+        ops = [c[0] for c in fake.calls]
+        self.assertEqual(ops[0], "StartExecution")
+        start = fake.calls[0][1]
+        self.assertEqual((start["stateMachineArn"], start["name"]), (fake.SM_ARN, run_id))
+        self.assertEqual(json.loads(start["input"]), {"run_id": run_id})
+        self.assertTrue(fake.calls[0][2].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"))
+        self.assertIn("DescribeExecution", ops)
+        self.assertIn("GetExecutionHistory", ops)
+        # No local process ran a stage of it.
+        self.assertTrue(all(a["claimed_by"] == "aws" for s in run["stages"]
+                            for a in s["attempts"]))
+
+    def test_workers_executor_needs_postgres(self):
+        if BACKEND != "sqlite":
+            self.skipTest("sqlite only")
+        store = self.new_store()
+        store.bootstrap()
+        r = run_cli(["serve", "--port", "0", "--executor", "workers"] + store.serve_args(),
+                    timeout=30)
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("PostgreSQL", r.stderr)
+        r = run_cli(["serve", "--port", "0", "--executor", "sideways"] + store.serve_args(),
+                    timeout=30)
+        self.assertEqual(r.returncode, 2)
+
+    def test_aws_without_a_state_machine_is_not_implemented(self):
+        srv = self.new_server()
+        project = "aws-" + uuid.uuid4().hex[:6]
+        self.assertStatus(srv.admin.post("/api/v1/projects", json={"name": project}), 201)
+        spec = spec_yaml("remote", project, [("first", [], [])])
+        self.assertError(srv.admin.post("/api/v1/runs", json={"spec": spec, "executor": "aws"}),
+                         501, "NOT_IMPLEMENTED")
 
 
 if __name__ == "__main__":

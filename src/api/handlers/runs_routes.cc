@@ -7,8 +7,11 @@
 
 #include "api/json_body.h"
 #include "api/router.h"
+#include "integrations/aws/sigv4.h"
+#include "orchestrator/remote_runner.h"
 #include "orchestrator/run_service.h"
 #include "orchestrator/scheduler.h"
+#include "orchestrator/sfn/sfn_executor.h"
 #include "pipelines/spec.h"
 
 namespace studio::api {
@@ -52,6 +55,11 @@ std::string Bearer(const HttpRequest& req) {
 
 Status AddRunRoutes(RouteTable& routes, Services& s) {
   using auth::Action;
+  if (s.config.executor == "workers" && s.store.backend() != "postgresql")
+    return InvalidArgument(
+               "executor: workers needs a PostgreSQL store (studio worker claims from it); with "
+               "SQLite use executor: embedded")
+        .WithDetail("executor", "workers needs PostgreSQL");
   orchestrator::SchedulerOptions o;
   o.store = &s.store;
   o.artifacts = s.artifacts;
@@ -71,6 +79,28 @@ Status AddRunRoutes(RouteTable& routes, Services& s) {
   s.on_listening.push_back([sched](const std::string& base_url) { sched->Start(base_url); });
   auto svc = std::make_shared<orchestrator::RunService>(
       s.store, s.artifacts, [sched](const std::string& run_id) { sched->Notify(run_id); });
+
+  // `executor: aws` runs go to Step Functions when a state machine is configured (one made by
+  // `studio pipeline export-asl` for this pipeline shape).
+  if (const char* arn = std::getenv("STUDIO_SFN_STATE_MACHINE_ARN"); arn && *arn) {
+    orchestrator::sfn::SfnExecutorOptions eo;
+    eo.state_machine_arn = arn;
+    if (const char* region = std::getenv("AWS_REGION"); region && *region)
+      eo.client.region = region;
+    if (const char* endpoint = std::getenv("STUDIO_SFN_ENDPOINT"); endpoint && *endpoint)
+      eo.client.endpoint = endpoint;
+    ASSIGN_OR_RETURN(eo.client.credentials, aws::CredentialsFromEnv());
+    ASSIGN_OR_RETURN(auto executor, orchestrator::sfn::SfnExecutor::Create(std::move(eo)));
+    orchestrator::RemoteRunnerOptions ro;
+    ro.store = &s.store;
+    ro.executor = std::move(executor);
+    if (const char* poll = std::getenv("STUDIO_SFN_POLL_MS"); poll && *poll)
+      ro.poll_ms = std::max<int64_t>(50, std::atoll(poll));
+    ASSIGN_OR_RETURN(std::shared_ptr<orchestrator::RemoteRunner> remote,
+                     orchestrator::RemoteRunner::Create(std::move(ro)));
+    s.on_listening.push_back([remote](const std::string&) { remote->Start(); });
+    svc->EnableRemote([remote] { remote->Notify(); });
+  }
 
   // -- registered pipelines
   routes.push_back(Make(
