@@ -341,6 +341,30 @@ class PipelineEndToEndTests(StudioTestCase):
         self.assertIn("data/absent.csv", st["ingest"]["error"])
         self.assertEqual({st[s]["status"] for s in STAGES[1:]}, {"skipped"})
 
+    def test_a_stage_sees_only_its_upstream_outputs(self):
+        """`other` (a second ingestion nobody needs) finishes long before `register` starts, but
+        is not upstream of it: the version's lineage holds only its own chain's datasets."""
+        with open(os.path.join(self.repo, "data", "other.csv"), "w") as f:
+            f.write("a,b\n1,2\n3,4\n")
+        spec = "\n".join([
+            "apiVersion: mlops-studio/v1", "kind: Pipeline", "metadata:", "  name: branches",
+            f"  project: {self.project}", "spec:", "  stages:",
+            "    - {id: ingest, type: data-ingestion, with: {source: data/training.csv}}",
+            "    - {id: other, type: data-ingestion, with: {source: data/other.csv}}",
+            "    - {id: prepare, type: data-preparation, needs: [ingest], with: {nulls: drop}}",
+            "    - {id: register, type: model-registry, needs: [prepare],"
+            " with: {model_name: branches-xgb, package: model/}}", ""])
+        r = self.eng.post("/api/v1/runs", json={"spec": spec})
+        self.assertStatus(r, 202)
+        run = self.wait_run(r.json()["id"])
+        self.assertEqual(run["status"], "succeeded", json.dumps(run)[:3000])
+        st = {s["id"]: s for s in run["stages"]}
+        self.assertLessEqual(st["other"]["finished_at"], st["register"]["started_at"])
+        v = self.eng.get(f"/api/v1/models/branches-xgb/versions/"
+                         f"{st['register']['outputs']['version']}").json()
+        self.assertEqual(sorted(v["lineage"]["dataset_digests"]),
+                         ["ingest.dataset", "prepare.current", "prepare.reference"])
+
     def test_deployments_api_takes_the_stage_canary_percent(self):
         """model-deployment sends `canary_percent` with strategy canary (its contract test is in
         test_pipeline_stages.py); the deployments API applies it to this deployment's canary step
