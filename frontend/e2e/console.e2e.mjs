@@ -149,6 +149,8 @@ async function main() {
   const screenshot = async (name) => {
     await page.waitForLoadState("networkidle").catch(() => {});
     await page.screenshot({ path: path.join(OUT, `${String(++shot).padStart(2, "0")}-${name}.png`), fullPage: true });
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    ok(width <= 1280, `${name} fits 1280 px without horizontal scrolling (${width})`);
   };
   const nav = async (label) => {
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: label, exact: true }).click();
@@ -211,22 +213,11 @@ async function main() {
   await screenshot("projects");
 
   step("register a model version by upload");
-  const pkgDir = path.join(tmp, "pkg");
-  fs.mkdirSync(pkgDir);
-  fs.writeFileSync(
-    path.join(pkgDir, "MLmodel"),
-    [
-      "flavors:",
-      "  xgboost:",
-      "    data: model.json",
-      "    xgb_version: 1.7.4",
-      "signature:",
-      `  inputs: '[{"name": "age", "type": "double"}, {"name": "plan", "type": "string"}]'`,
-      `  outputs: '[{"type": "double"}]'`,
-      "",
-    ].join("\n"),
-  );
-  fs.writeFileSync(path.join(pkgDir, "model.json"), JSON.stringify({ learner: { note: "ui e2e fixture", pad: "x".repeat(300000) } }));
+  // A real XGBoost package (the serving tests' fixture builder), so the deployment can go live.
+  const fixtures = path.join(tmp, "fixtures");
+  const fx = spawnSync("/usr/bin/python3", [path.join(repo, "tests/serving/fixtures.py"), fixtures], { encoding: "utf8" });
+  ok(fx.status === 0, `fixture models built: ${fx.stderr}`);
+  const pkgDir = path.join(fixtures, "xgb");
   await nav("Models");
   await page.getByRole("button", { name: "Register a model version" }).click();
   const rform = page.getByRole("form", { name: "Register a model version" });
@@ -235,7 +226,7 @@ async function main() {
   await rform.getByLabel("Package files").setInputFiles([path.join(pkgDir, "MLmodel"), path.join(pkgDir, "model.json")]);
   await rform.getByRole("button", { name: "Upload and register" }).click();
   await page.getByRole("heading", { name: "churn v1" }).waitFor();
-  ok(await page.getByRole("cell", { name: "age" }).isVisible(), "signature shown");
+  ok(await page.getByRole("cell", { name: "f7", exact: true }).isVisible(), "signature shown");
   const dl = page.getByRole("link", { name: "model.json" });
   await dl.waitFor();
   const href = await dl.getAttribute("href");
@@ -291,6 +282,19 @@ async function main() {
   ok(await lockBtn.isDisabled(), "ml_engineer cannot lock");
   ok((await lockBtn.getAttribute("title")).includes("production_team or admin"), "tooltip names the roles that can lock");
   await screenshot("pipeline-editor");
+
+  step("dry-run the pipeline: stage status on the graph, run history, stage logs");
+  await page.getByRole("button", { name: "Dry run (no-op stages)" }).click();
+  await page.locator('.react-flow__node[data-id="enforce"] .stage-node.status-succeeded').waitFor({ timeout: 90000 });
+  ok((await page.locator(".stage-node.status-succeeded").count()) === 9, "every stage shown succeeded");
+  const stagesTable = page.getByRole("table", { name: /Stages of run/ });
+  await stagesTable.getByRole("row", { name: /^ingest/ }).getByRole("button", { name: "Logs" }).click();
+  await page.getByRole("status").filter({ hasText: "end of log" }).waitFor();
+  await screenshot("pipeline-run");
+  await nav("CI/CD");
+  await page.getByRole("heading", { name: "Pipeline runs", exact: true }).waitFor();
+  await page.getByRole("cell", { name: "churn", exact: true }).first().waitFor();
+  await screenshot("cicd-runs");
   await logout();
 
   step("lock a stage as admin");
@@ -316,12 +320,12 @@ async function main() {
 
   step("drift report: a monitor on the registered version");
   const csv = (n, shift) => {
-    const rows = ["age,plan"];
-    for (let i = 0; i < n; i++) rows.push(`${(20 + ((i * 7) % 50) + shift).toFixed(1)},${["basic", "pro", "team"][(i + (shift ? 1 : 0)) % 3]}`);
+    const rows = ["f0,f1,f2,plan"];
+    for (let i = 0; i < n; i++) rows.push(`${(((i * 7) % 50) / 10 + shift).toFixed(2)},${((i * 13) % 17).toFixed(1)},${(i % 5) * 0.5},${["basic", "pro", "team"][(i + (shift ? 1 : 0)) % 3]}`);
     return rows.join("\n") + "\n";
   };
   await apiCall("PUT", "/api/2.0/mlflow-artifacts/artifacts/datasets/demo/reference.csv", csv(400, 0), "text/csv");
-  await apiCall("PUT", "/api/2.0/mlflow-artifacts/artifacts/datasets/demo/current.csv", csv(400, 15), "text/csv");
+  await apiCall("PUT", "/api/2.0/mlflow-artifacts/artifacts/datasets/demo/current.csv", csv(400, 2.5), "text/csv");
   const monitor = await apiCall("POST", "/api/v1/monitors", {
     project: "demo",
     name: "churn-drift",
@@ -336,7 +340,7 @@ async function main() {
   await page.getByRole("button", { name: "Run check now" }).click();
   await page.getByRole("heading", { name: "Per-feature results" }).waitFor();
   await page.getByRole("figure", { name: /Distribution of/ }).waitFor();
-  await page.getByRole("figure", { name: "Score of age over time" }).waitFor();
+  await page.getByRole("figure", { name: "Score of f0 over time" }).waitFor();
   await screenshot("monitor-detail");
   await nav("Monitoring");
   await screenshot("monitoring");
@@ -351,6 +355,34 @@ async function main() {
   await page.getByRole("button", { name: /Acknowledge drift/ }).click();
   await page.getByRole("cell", { name: "acknowledged", exact: true }).waitFor();
   await screenshot("monitoring-acknowledged");
+
+  step("request a staging deployment");
+  await nav("CI/CD");
+  const dform = page.getByRole("form", { name: "Request a deployment" });
+  await dform.getByLabel("Project").selectOption("demo");
+  await dform.getByLabel("Model", { exact: true }).selectOption("churn");
+  await dform.getByLabel("Version or alias").fill("1");
+  await dform.getByLabel("Environment").selectOption("staging");
+  await dform.getByText(/staging: 1 approval/).waitFor();
+  await dform.getByRole("button", { name: "Request deployment" }).click();
+  await dform.getByRole("status").getByText("PENDING_APPROVAL").waitFor();
+  const pending = page.getByRole("heading", { name: "Pending approvals" }).locator("xpath=following-sibling::table[1]");
+  await pending.getByRole("cell", { name: "staging", exact: true }).waitFor();
+  ok((await pending.getByRole("button", { name: "Approve" }).getAttribute("title")).includes("someone else"), "the requester cannot approve");
+  await screenshot("cicd-pending-approval");
+  await logout();
+
+  step("approve it as a production_team user; it goes live");
+  await login(PROD);
+  await nav("CI/CD");
+  await pending.getByRole("button", { name: "Approve" }).click();
+  await page.getByText("Nothing waits for approval").waitFor();
+  await page.getByRole("heading", { name: "Deployments", exact: true }).locator("xpath=following-sibling::table[1]").getByRole("link").first().click();
+  await page.getByRole("heading", { name: /^Deployment / }).waitFor();
+  await page.locator(".props .badge", { hasText: /^LIVE$/ }).waitFor({ timeout: 120000 });
+  await page.getByRole("list", { name: "Deployment timeline" }).getByText(/LIVE/).first().waitFor();
+  ok(await page.getByText(/paul\s+approved/).isVisible(), "the approval is recorded");
+  await screenshot("deployment-detail");
   await logout();
   await login(MLE);
 
@@ -362,7 +394,7 @@ async function main() {
   step("everything is in the audit log");
   await nav("Audit");
   await page.getByText(/Hash chain intact over \d+ events/).waitFor();
-  for (const action of ["user.create", "project.create", "artifact.upload", "model_version.create", "pipeline.stage.lock", "monitor.create", "monitor.run", "alarm.ack"]) {
+  for (const action of ["user.create", "project.create", "artifact.upload", "model_version.create", "pipeline.stage.lock", "monitor.create", "monitor.run", "alarm.ack", "pipeline.run.start", "deployment.create", "deployment.approve"]) {
     await page.getByLabel("Action", { exact: true }).fill(action);
     await page.getByRole("button", { name: "Search" }).click();
     await page.getByRole("cell", { name: action, exact: true }).first().waitFor();

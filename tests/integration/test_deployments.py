@@ -7,6 +7,7 @@ LIVE version, concurrent requests (409), and bad input. Load runs through the ro
 faulty canary's own injected 500s.
 
 Analysis windows are shortened through the environment policy API so the file stays fast."""
+import http.server
 import json
 import os
 import shutil
@@ -97,12 +98,15 @@ class DeploymentTests(StudioTestCase):
         # Short analysis windows and bakes (the policy API, as an admin would).
         a = srv.admin
         for env, policy in {
-            "dev": {"analysis": {"window_seconds": 2, "interval_seconds": 1, "min_requests": 10}},
+            # p99 limits are generous: this machine is shared, and the error-rate rule is
+            # what these tests exercise.
+            "dev": {"analysis": {"window_seconds": 2, "interval_seconds": 1, "min_requests": 10,
+                                 "max_p99_ms": 5000}},
             "staging": {"analysis": {"window_seconds": 4, "interval_seconds": 1,
-                                     "min_requests": 20}},
+                                     "min_requests": 20, "max_p99_ms": 5000}},
             "prod": {"bake_seconds": 3,
                      "analysis": {"window_seconds": 2, "interval_seconds": 1, "min_requests": 10,
-                                  "max_error_rate": 0.05}},
+                                  "max_error_rate": 0.05, "max_p99_ms": 5000}},
         }.items():
             r = a.put(f"/api/v1/environments/{env}", json={"policy": policy})
             assert r.status_code == 200, r.text
@@ -494,7 +498,7 @@ class DeploymentTests(StudioTestCase):
         self.wait(d2["id"], statuses={"CANARY"})
         self.assertEqual(len(self.children("rs/")), 3)
         old = set(self.children())
-        self.server.restart()
+        self.assertEqual(self.server.restart(), 0)  # SIGTERM: drained, slots stopped, exit 0
         for pid in old:
             self.assertFalse(os.path.exists(f"/proc/{pid}") and
                              "serve-model" in Path(f"/proc/{pid}/cmdline").read_text(errors="ignore")
@@ -508,6 +512,80 @@ class DeploymentTests(StudioTestCase):
         r = self.server.admin.put("/api/v1/environments/staging",
                                   json={"analysis": {"window_seconds": 4}})
         self.assertStatus(r, 200)
+
+
+class EcsTargetWiringTests(StudioTestCase):
+    """STUDIO_DEPLOY_TARGET=ecs: the same state machine drives the ECS target. A local endpoint
+    plays AWS, records the signed calls and refuses RegisterTaskDefinition; the deployment ends
+    FAILED with AWS's message and nothing was routed."""
+
+    start_class_server = False
+
+    def test_state_machine_drives_the_ecs_target(self):
+        calls = []
+
+        class FakeAws(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                calls.append((self.headers.get("X-Amz-Target", ""),
+                              self.headers.get("Authorization", ""), body))
+                out = json.dumps({"__type": "ClientException",
+                                  "message": "no Fargate capacity in this test account"}).encode()
+                self.send_response(400)
+                self.send_header("Content-Type", "application/x-amz-json-1.1")
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+            def log_message(self, *args):
+                pass
+
+        fake = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeAws)
+        threading.Thread(target=fake.serve_forever, daemon=True).start()
+        self.addCleanup(fake.shutdown)
+        cfg = os.path.join(self.tmp, "ecs.json")
+        infra = {"image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/studio:1.4.0",
+                 "cluster": "mlops", "subnets": ["subnet-0a1b2c3d"],
+                 "security_groups": ["sg-0123456789abcdef0"],
+                 "execution_role_arn": "arn:aws:iam::111122223333:role/studio-task-execution",
+                 "vpc_id": "vpc-0abc",
+                 "listener_arn": "arn:aws:elasticloadbalancing:us-east-1:111122223333:listener/"
+                                 "app/studio-dev/50dc6c495c0c9188/f2f7dc8efc522ab2",
+                 "control_plane_url": "https://studio.example.com",
+                 "token_secret_arn": "arn:aws:secretsmanager:us-east-1:111122223333:secret:tok"}
+        with open(cfg, "w") as f:
+            json.dump({"region": "us-east-1", "endpoint": f"http://127.0.0.1:{fake.server_port}",
+                       "environments": {"dev": infra}}, f)
+        srv = self.new_server(env={"STUDIO_DEPLOY_TARGET": "ecs", "STUDIO_DEPLOY_ECS_CONFIG": cfg,
+                                   "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+                                   "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"})
+        token = srv.make_token(srv.login("admin", srv.admin_password), "ecs")
+        self.assertStatus(srv.admin.post("/api/v1/projects", json={"name": "ecs-proj"}), 201)
+        fixture_dir, _ = fixtures()
+        r = run_cli(["model", "register", "--project", "ecs-proj", "--name", "scorer", "--path",
+                     os.path.join(fixture_dir, "xgb")],
+                    env={"STUDIO_SERVER": srv.base, "STUDIO_TOKEN": token}, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        r = srv.admin.post("/api/v1/deployments", json={"model": "scorer", "version": 1,
+                                                        "environment": "dev"})
+        self.assertStatus(r, 202)
+        dep_id = r.json()["id"]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            d = srv.admin.get(f"/api/v1/deployments/{dep_id}").json()
+            if d["status"] in TERMINAL:
+                break
+            time.sleep(0.2)
+        self.assertEqual(d["status"], "FAILED", d)
+        self.assertIn("no Fargate capacity in this test account", d["error"])
+        self.assertEqual(d["live"]["target"], "ecs")
+        # (GET /deployments/{id} may also ask CloudWatch for the slot's figures.)
+        registers = [c for c in calls if c[0].endswith(".RegisterTaskDefinition")]
+        self.assertEqual(len(registers), 1, [c[0] for c in calls])
+        target, authz, body = registers[0]
+        self.assertTrue(authz.startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"), authz)
+        self.assertIn("serve-model", body.decode())
+        self.assertIn("models:/scorer/1", body.decode())
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, expect, test, vi } from "vitest";
-import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
-import { AuthProvider } from "../lib/auth";
+import { cleanup, fireEvent, render, screen } from "@testing-library/react";
+import { AuthProvider, useAuth } from "../lib/auth";
 import { Async, Gated } from "./ui";
 import { ApiError } from "../lib/api";
 
@@ -22,15 +22,26 @@ async function renderAs(permissions: string[], ui: React.ReactNode) {
     "fetch",
     vi.fn((url: string) => (url === "/api/v1/me" ? respond({ id: "1", username: "mia", roles: ["ml_engineer"], permissions }) : respond({}, 404))),
   );
-  render(<AuthProvider>{ui}</AuthProvider>);
-  await waitFor(() => expect(fetch).toHaveBeenCalledWith("/api/v1/me", expect.anything()));
+  render(
+    <AuthProvider>
+      <SignedIn />
+      {ui}
+    </AuthProvider>,
+  );
+  // The session is known once the user's name shows: the buttons below render for that user.
+  await screen.findByText("signed in: mia");
+}
+
+function SignedIn() {
+  const { me } = useAuth();
+  return me ? <p>signed in: {me.username}</p> : null;
 }
 
 test("a forbidden action is disabled and its tooltip names who can do it", async () => {
   const onClick = vi.fn();
   await renderAs(["read", "self", "create", "deploy_dev"], <Gated perm="lock_pipelines" onClick={onClick}>Lock stage</Gated>);
-  const button = await screen.findByRole("button", { name: "Lock stage" });
-  await waitFor(() => expect(button).toHaveProperty("disabled", true));
+  const button = screen.getByRole("button", { name: "Lock stage" });
+  expect(button).toHaveProperty("disabled", true);
   expect(button.getAttribute("title")).toBe("Needs the lock_pipelines permission (role production_team or admin)");
   expect(screen.getByRole("tooltip").textContent).toContain("production_team or admin");
   fireEvent.click(button);
@@ -40,16 +51,16 @@ test("a forbidden action is disabled and its tooltip names who can do it", async
 test("an allowed action is enabled and clickable", async () => {
   const onClick = vi.fn();
   await renderAs(["read", "self", "create"], <Gated perm="create" onClick={onClick}>New project</Gated>);
-  const button = await screen.findByRole("button", { name: "New project" });
-  await waitFor(() => expect(button).toHaveProperty("disabled", false));
+  const button = screen.getByRole("button", { name: "New project" });
+  expect(button).toHaveProperty("disabled", false);
   fireEvent.click(button);
   expect(onClick).toHaveBeenCalledOnce();
 });
 
 test("allowed=false disables with the given reason even when the role permits", async () => {
   await renderAs(["read", "create"], <Gated perm="create" allowed={false} title="Pick a stage first">Transition</Gated>);
-  const button = await screen.findByRole("button", { name: "Transition" });
-  await waitFor(() => expect(button.getAttribute("title")).toBe("Pick a stage first"));
+  const button = screen.getByRole("button", { name: "Transition" });
+  expect(button.getAttribute("title")).toBe("Pick a stage first");
   expect(button).toHaveProperty("disabled", true);
 });
 

@@ -143,7 +143,7 @@ export interface Deployment {
   project_id?: string;
   model?: string;
   model_name?: string;
-  version?: number;
+  version?: number | string;
   alias?: string;
   environment: string;
   strategy?: string;
@@ -151,10 +151,15 @@ export interface Deployment {
   weights?: Record<string, number> | { stable?: number; canary?: number };
   approvals?: { approved_by?: string; user?: string; comment?: string; decision?: string; at?: string; created_at?: string }[];
   required_approvals?: number;
+  approvals_required?: number;
+  approvals_received?: number;
+  previous_deployment_id?: string;
+  superseded_by?: string;
+  error?: string;
   requested_by?: string;
   created_by?: string;
   created_at?: string;
   updated_at?: string;
-  events?: { ts?: string; at?: string; created_at?: string; type?: string; kind?: string; from?: string; to?: string; status?: string; reason?: string; metrics?: Record<string, unknown>; weights?: Record<string, number>; actor?: string }[];
+  events?: { ts?: string; at?: string; created_at?: string; type?: string; kind?: string; from?: string; to?: string; status?: string; reason?: string; details?: Record<string, unknown>; metrics?: Record<string, unknown>; weights?: Record<string, number>; actor?: string }[];
   [k: string]: unknown;
 }

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { api, enc, listAll, type Page } from "../lib/api";
 import { useAuth } from "../lib/auth";
 import { useFeature } from "../lib/capabilities";
@@ -13,10 +13,12 @@ import { StagesTable, isTerminal, useRun } from "./PipelineRuns";
 
 interface Environment {
   name: string;
-  required_approvals?: number;
-  approvals_required?: number;
-  [k: string]: unknown;
+  policy?: { approvals_required?: number; strategy?: string; allowed_strategies?: string[]; canary_percent?: number };
+  updated_by?: string;
+  updated_at?: string;
 }
+
+const TERMINAL_DEPLOYMENT = new Set(["LIVE", "ROLLED_BACK", "FAILED", "REJECTED"]);
 
 export function CicdPage() {
   const hasRuns = useFeature("runs");
@@ -81,16 +83,18 @@ function RequestDeployment({ projects, defaultProject, onDone }: { projects: Pro
   const [model, setModel] = useState("");
   const [version, setVersion] = useState("");
   const [environment, setEnvironment] = useState("");
-  const [strategy, setStrategy] = useState("direct");
+  const [strategy, setStrategy] = useState("");
   const [error, setError] = useState<unknown>(null);
   const [created, setCreated] = useState<Deployment | null>(null);
   const perm = deployPermission(environment || "dev");
+  const env = envs.data?.find((e) => e.name === environment);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setError(null);
     try {
-      const body: Record<string, unknown> = { project: proj, model, environment, strategy };
-      if (/^\d+$/.test(version)) body.version = Number(version);
+      const body: Record<string, unknown> = { project: proj, model, environment };
+      if (strategy) body.strategy = strategy;
+      if (/^\d+$/.test(version)) body.version = version;
       else body.alias = version;
       setCreated(await api.post<Deployment>("/api/v1/deployments", body));
       onDone();
@@ -142,13 +146,23 @@ function RequestDeployment({ projects, defaultProject, onDone }: { projects: Pro
         <Field label="Strategy">
           {(id) => (
             <select id={id} value={strategy} onChange={(e) => setStrategy(e.target.value)}>
-              <option value="direct">direct</option>
-              <option value="canary">canary</option>
-              <option value="blue-green">blue-green</option>
+              <option value="">{env?.policy?.strategy ? `environment default (${env.policy.strategy})` : "environment default"}</option>
+              {(env?.policy?.allowed_strategies ?? ["direct", "canary", "blue-green"]).map((st) => (
+                <option key={st} value={st}>
+                  {st}
+                </option>
+              ))}
             </select>
           )}
         </Field>
       </div>
+      {env && (
+        <p className="hint">
+          {env.name}: {env.policy?.approvals_required ? `${env.policy.approvals_required} approval${env.policy.approvals_required > 1 ? "s" : ""} by production_team, model_sponsor or admin (not the requester)` : "no approval needed"}
+          {env.policy?.strategy ? `; default strategy ${env.policy.strategy}` : ""}
+          {env.policy?.canary_percent ? `, canary ${env.policy.canary_percent}%` : ""}.
+        </p>
+      )}
       {envs.error && <ErrorBox error={envs.error} retry={envs.reload} />}
       {error !== null && <ErrorBox error={error} />}
       {created && (
@@ -168,8 +182,9 @@ function RequestDeployment({ projects, defaultProject, onDone }: { projects: Pro
 }
 
 function approvalsNeeded(d: Deployment): number | undefined {
-  return (d.required_approvals ?? (d as { approvals_required?: number }).approvals_required) as number | undefined;
+  return (d.approvals_required ?? d.required_approvals) as number | undefined;
 }
+const approverOf = (a: { approved_by?: string; user?: string }) => a.approved_by ?? a.user;
 
 function Approvals({ deployments, onDone }: { deployments: Deployment[]; onDone: () => void }) {
   return (
@@ -196,7 +211,7 @@ function Approvals({ deployments, onDone }: { deployments: Deployment[]; onDone:
             <td>{d.environment}</td>
             <td>{d.requested_by ?? d.created_by}</td>
             <td>
-              {(d.approvals ?? []).length}
+              {(d.approvals ?? []).filter((a) => (a.decision ?? "approve") === "approve").length}
               {approvalsNeeded(d) !== undefined ? ` of ${approvalsNeeded(d)}` : ""}
             </td>
             <td>
@@ -215,7 +230,7 @@ function Decide({ deployment, onDone }: { deployment: Deployment; onDone: () => 
   const [error, setError] = useState<unknown>(null);
   const requester = deployment.requested_by ?? deployment.created_by;
   const own = requester === me?.username;
-  const already = (deployment.approvals ?? []).some((a) => (a.approved_by ?? a.user) === me?.username);
+  const already = (deployment.approvals ?? []).some((a) => approverOf(a) === me?.username);
   const decide = async (what: "approve" | "reject") => {
     setError(null);
     try {
@@ -303,6 +318,13 @@ function weightsOf(w: unknown): [string, number][] {
 
 export function DeploymentDetailPage({ id }: { id: string }) {
   const d = useAsync(() => api.get<Deployment>(`/api/v1/deployments/${enc(id)}`), [id]);
+  // Follow a deployment in flight: its status, weights and events change on their own.
+  const status = d.data?.status;
+  useEffect(() => {
+    if (!status || TERMINAL_DEPLOYMENT.has(status) || status === "PENDING_APPROVAL") return;
+    const t = setTimeout(d.reload, 1500);
+    return () => clearTimeout(t);
+  }, [status, d.data, d.reload]);
   const [error, setError] = useState<unknown>(null);
   const rollback = async () => {
     setError(null);
@@ -324,8 +346,8 @@ export function DeploymentDetailPage({ id }: { id: string }) {
             <PageHeader title={`Deployment ${dep.id.slice(-8)}`}>
               <Gated
                 perm={deployPermission(dep.environment)}
-                allowed={["LIVE", "CANARY", "GREEN_VALIDATING", "DEPLOYING"].includes(dep.status)}
-                title="Only a live or rolling-out deployment can be rolled back"
+                allowed={["CANARY", "GREEN_VALIDATING", "DEPLOYING"].includes(dep.status) || (dep.status === "LIVE" && !dep.superseded_by && !!dep.previous_deployment_id)}
+                title={dep.status === "LIVE" ? "There is no earlier version to return to" : "Only a live or rolling-out deployment can be rolled back"}
                 onClick={() => void rollback()}
               >
                 Roll back
@@ -350,8 +372,10 @@ export function DeploymentDetailPage({ id }: { id: string }) {
                 {fmtTime(dep.created_at)} by {dep.requested_by ?? dep.created_by ?? "—"}
               </dd>
             </dl>
+            {dep.error ? <ErrorBox error={new Error(String(dep.error))} /> : null}
             <h2>Traffic</h2>
             <Weights weights={weightsOf(dep.weights)} />
+            <LiveSlots live={dep.live as { target?: string; slots?: Record<string, Record<string, number>> } | undefined} />
             {dep.status === "PENDING_APPROVAL" && (
               <>
                 <h2>Approval</h2>
@@ -365,7 +389,7 @@ export function DeploymentDetailPage({ id }: { id: string }) {
               <ul className="timeline">
                 {(dep.approvals ?? []).map((a, i) => (
                   <li key={i}>
-                    <strong>{a.approved_by ?? a.user}</strong> {a.decision ?? "approved"} {fmtTime(a.at ?? a.created_at)} {a.comment ? `— “${a.comment}”` : ""}
+                    <strong>{approverOf(a)}</strong> {a.decision === "reject" ? "rejected" : "approved"} {fmtTime(a.at ?? a.created_at)} {a.comment ? `— “${a.comment}”` : ""}
                   </li>
                 ))}
               </ul>
@@ -383,19 +407,7 @@ export function DeploymentDetailPage({ id }: { id: string }) {
                     </div>
                     {ev.reason && <div>{ev.reason}</div>}
                     {weightsOf(ev.weights).length > 0 && <Weights weights={weightsOf(ev.weights)} />}
-                    {ev.metrics && Object.keys(ev.metrics).length > 0 && (
-                      <table className="table compact">
-                        <caption>Metrics behind this decision</caption>
-                        <tbody>
-                          {Object.entries(ev.metrics).map(([k, v]) => (
-                            <tr key={k}>
-                              <th scope="row">{k}</th>
-                              <td>{typeof v === "object" ? JSON.stringify(v) : fmtNum(v)}</td>
-                            </tr>
-                          ))}
-                        </tbody>
-                      </table>
-                    )}
+                    <Facts title="Metrics and thresholds behind this decision" facts={ev.details ?? ev.metrics} />
                   </li>
                 ))}
               </ol>
@@ -419,5 +431,66 @@ function Weights({ weights }: { weights: [string, number][] }) {
         </div>
       ))}
     </div>
+  );
+}
+
+function Facts({ title, facts }: { title: string; facts?: Record<string, unknown> }) {
+  if (!facts || Object.keys(facts).length === 0) return null;
+  return (
+    <table className="table compact facts">
+      <caption>{title}</caption>
+      <tbody>
+        {Object.entries(facts).map(([k, v]) => (
+          <tr key={k}>
+            <th scope="row">{k}</th>
+            <td>
+              {v && typeof v === "object" ? (
+                Object.entries(v as Record<string, unknown>).map(([k2, v2]) => (
+                  <span key={k2} className="tag">
+                    {k2}: {typeof v2 === "object" ? JSON.stringify(v2) : fmtNum(v2)}
+                  </span>
+                ))
+              ) : typeof v === "number" ? (
+                fmtNum(v)
+              ) : (
+                String(v)
+              )}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function LiveSlots({ live }: { live?: { target?: string; slots?: Record<string, Record<string, number>> } }) {
+  const slots = Object.entries(live?.slots ?? {});
+  if (slots.length === 0) return null;
+  return (
+    <table className="table compact">
+      <caption>Live slots ({live?.target ?? "target"})</caption>
+      <thead>
+        <tr>
+          <th scope="col">Slot</th>
+          <th scope="col">Requests</th>
+          <th scope="col">Errors</th>
+          <th scope="col">Error rate</th>
+          <th scope="col">p50 ms</th>
+          <th scope="col">p99 ms</th>
+        </tr>
+      </thead>
+      <tbody>
+        {slots.map(([name, m]) => (
+          <tr key={name}>
+            <td>{name}</td>
+            <td>{m.requests}</td>
+            <td>{m.errors}</td>
+            <td>{fmtNum(m.error_rate, 4)}</td>
+            <td>{fmtNum(m.p50_ms, 2)}</td>
+            <td>{fmtNum(m.p99_ms, 2)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }

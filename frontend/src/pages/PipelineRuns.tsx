@@ -45,12 +45,14 @@ export function PipelineRunsPanel({
   spec,
   valid,
   onStageStatus,
+  onStarted,
 }: {
   project: string;
   pipeline: string;
   spec: string;
   valid: boolean;
   onStageStatus: (s: Record<string, string>) => void;
+  onStarted?: () => void;
 }) {
   const hasRuns = useFeature("runs");
   const [selected, setSelected] = useState<string | null>(null);
@@ -65,6 +67,12 @@ export function PipelineRunsPanel({
     for (const s of run?.stages ?? []) m[s.id] = s.status;
     onStageStatus(m);
   }, [run, onStageStatus]);
+  // The history shows the followed run's latest status.
+  const runStatus = run?.status;
+  const reloadRuns = runs.reload;
+  useEffect(() => {
+    if (runStatus) reloadRuns();
+  }, [runStatus, reloadRuns]);
   if (!hasRuns) return null;
   const start = async (noop: boolean) => {
     setStartError(null);
@@ -73,6 +81,7 @@ export function PipelineRunsPanel({
       const r = await api.post<Run>("/api/v1/runs", { spec, noop });
       setSelected(r.id);
       runs.reload();
+      onStarted?.();
     } catch (e) {
       setStartError(e);
     }

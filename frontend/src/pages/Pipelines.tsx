@@ -377,6 +377,22 @@ function PipelineEditor({ project, name }: { project: string; name: string }) {
         <button type="button" onClick={add} disabled={!canEdit}>
           Add stage{selected ? ` after ${selected}` : ""}
         </button>
+        <label htmlFor="edit-stage">Edit stage</label>
+        <select
+          id="edit-stage"
+          value={selected ?? ""}
+          onChange={(e) => {
+            setSelected(e.target.value || null);
+            setSelectedEdge(null);
+          }}
+        >
+          <option value="">—</option>
+          {model.stages.map((st) => (
+            <option key={st.id} value={st.id}>
+              {st.id}
+            </option>
+          ))}
+        </select>
         <label className="checkbox">
           <input type="checkbox" checked={model.canonical} onChange={(e) => setModel({ ...model, canonical: e.target.checked })} /> canonical
         </label>
@@ -508,7 +524,7 @@ function PipelineEditor({ project, name }: { project: string; name: string }) {
         </div>
         {yamlError && <ErrorBox error={new Error(yamlError)} />}
       </details>
-      <PipelineRunsPanel project={project} pipeline={name} spec={yaml} valid={validation?.valid ?? false} onStageStatus={setRunStatus} />
+      <PipelineRunsPanel project={project} pipeline={name} spec={yaml} valid={validation?.valid ?? false} onStageStatus={setRunStatus} onStarted={registered.reload} />
       {locks.data && locks.data.length > 0 && (
         <>
           <h2>Locks</h2>

@@ -3,12 +3,14 @@
 // The work is in deploy::DeployService (state machine, controller) and deploy::LocalTarget.
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "api/json_body.h"
 #include "api/router.h"
 #include "auth/identity.h"
 #include "common/log.h"
+#include "deploy/aws/ecs_target.h"
 #include "deploy/local_target.h"
 #include "deploy/service.h"
 #include "store/deployments_repo.h"
@@ -22,14 +24,57 @@ constexpr size_t kMaxServeBody = 64u << 20;  // what serve-model accepts by defa
 
 // Owns the target and the service; Stop() order: controller flag, slots, drivers.
 struct Deployments {
-  std::unique_ptr<deploy::LocalTarget> target;
+  std::unique_ptr<deploy::LocalTarget> target;   // the embedded default (and the router)
+  std::unique_ptr<deploy::DeployTarget> remote;  // STUDIO_DEPLOY_TARGET=ecs
   std::unique_ptr<deploy::DeployService> service;
   ~Deployments() {
     if (service) service->Stop();
     service.reset();
     target.reset();
+    remote.reset();
   }
 };
+
+// STUDIO_DEPLOY_TARGET=ecs with STUDIO_DEPLOY_ECS_CONFIG naming a JSON file:
+// {"region", "endpoint"?, "environments": {"prod": {"image", "cluster", "subnets": [...],
+//  "security_groups": [...], "execution_role_arn", "task_role_arn"?, "vpc_id", "listener_arn" |
+//  "rule_arn", "control_plane_url", "token_secret_arn", "log_group"?, "assign_public_ip"?}}}.
+// Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN (docs/aws-deploy.md).
+Result<std::unique_ptr<deploy::DeployTarget>> EcsTargetFromConfig(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return InvalidArgument("cannot read STUDIO_DEPLOY_ECS_CONFIG '" + path + "'");
+  auto j = nlohmann::json::parse(in, nullptr, false);
+  if (!j.is_object() || !j.contains("environments") || !j["environments"].is_object())
+    return InvalidArgument(path + ": expected {\"region\", \"environments\": {...}}");
+  deploy::aws::EcsTargetOptions o;
+  o.region = j.value("region", o.region);
+  std::string endpoint = j.value("endpoint", "");
+  o.ecs_endpoint = o.elbv2_endpoint = o.autoscaling_endpoint = o.monitoring_endpoint = endpoint;
+  try {
+    for (auto it = j["environments"].begin(); it != j["environments"].end(); ++it) {
+      const auto& e = it.value();
+      deploy::aws::EcsInfra i;
+      i.image = e.at("image").get<std::string>();
+      i.cluster = e.at("cluster").get<std::string>();
+      i.subnets = e.at("subnets").get<std::vector<std::string>>();
+      i.security_groups = e.value("security_groups", std::vector<std::string>{});
+      i.assign_public_ip = e.value("assign_public_ip", false);
+      i.execution_role_arn = e.at("execution_role_arn").get<std::string>();
+      i.task_role_arn = e.value("task_role_arn", "");
+      i.vpc_id = e.at("vpc_id").get<std::string>();
+      i.listener_arn = e.value("listener_arn", "");
+      i.rule_arn = e.value("rule_arn", "");
+      i.control_plane_url = e.at("control_plane_url").get<std::string>();
+      i.token_secret_arn = e.at("token_secret_arn").get<std::string>();
+      i.log_group = e.value("log_group", "/studio/serving");
+      o.environments[it.key()] = i;
+    }
+  } catch (const std::exception& e) {
+    return InvalidArgument(path + ": " + e.what());
+  }
+  ASSIGN_OR_RETURN(auto t, deploy::aws::EcsTarget::Create(std::move(o)));
+  return std::unique_ptr<deploy::DeployTarget>(std::move(t));
+}
 
 Route Make(std::string method, std::string path, auth::Action action, std::string summary,
            bool body, int status, std::string req_schema, std::string resp_schema,
@@ -154,6 +199,19 @@ void AddDeploymentRoutes(RouteTable& routes, Services& s) {
   deploy::DeployService::Options so;
   so.store = store;
   so.target = holder->target.get();
+  const char* kind = std::getenv("STUDIO_DEPLOY_TARGET");
+  if (kind && std::string(kind) == "ecs") {
+    const char* cfg = std::getenv("STUDIO_DEPLOY_ECS_CONFIG");
+    auto ecs = EcsTargetFromConfig(cfg ? cfg : "");
+    if (!ecs.ok()) {
+      log::Error("deployments are unavailable: the ECS target cannot be configured",
+                 {{"error", ecs.status().message()}});
+      return;
+    }
+    holder->remote = std::move(*ecs);
+    so.target = holder->remote.get();
+    log::Info("deployments drive the ECS target (STUDIO_DEPLOY_TARGET=ecs)");
+  }
   so.ready = [services] { return services->bound_port.load() != 0; };
   deploy::LocalTarget* raw_target = holder->target.get();
   so.before_join = [raw_target] { raw_target->Shutdown(); };

@@ -9,6 +9,12 @@
 
 namespace studio::deploy {
 
+inline nlohmann::json WeightsJson(const std::map<std::string, int>& w) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [k, v] : w) j[k] = v;
+  return j;
+}
+
 // One deployment being driven by the controller, on its own thread (joined by the controller
 // loop when done, or on Stop()).
 struct DeployService::Driver {
