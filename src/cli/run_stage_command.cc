@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "artifacts/artifact_store.h"
@@ -106,6 +107,19 @@ int RunRunStage(const RunStageOptions& o) {
   for (const auto& s : v.spec.stages)
     if (s.id == o.stage) stage = &s;
   if (!v.valid() || !stage) return Fail("the run's spec snapshot does not validate");
+  // Only the stage's upstream (its needs, transitively): a stage of a parallel branch that
+  // happened to finish first is no input, so what a stage sees does not depend on timing.
+  std::set<std::string> ancestors;
+  std::vector<std::string> todo = stage->needs;
+  while (!todo.empty()) {
+    std::string id = todo.back();
+    todo.pop_back();
+    if (!ancestors.insert(id).second) continue;
+    for (const auto& s : v.spec.stages)
+      if (s.id == id) todo.insert(todo.end(), s.needs.begin(), s.needs.end());
+  }
+  for (auto it = upstream.begin(); it != upstream.end();)
+    it = ancestors.count(it.key()) ? std::next(it) : upstream.erase(it);
 
   std::cout << "run-stage: run " << o.run << " stage " << o.stage << " (" << stage->type
             << ") attempt " << attempt << (noop ? " [noop]" : "") << std::endl;

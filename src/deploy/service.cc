@@ -186,6 +186,12 @@ Result<nlohmann::json> DeployService::CreateDeployment(const Caller& c, const De
                              env.name + "' (allowed: " + allowed + ")")
           .WithDetail("strategy", "allowed: " + allowed);
     }
+    if (r.canary_percent > 0) {
+      if (strategy != kCanaryStrategy)
+        return InvalidArgument("canary_percent needs strategy canary (got '" + strategy + "')")
+            .WithDetail("canary_percent", "only with strategy canary");
+      policy.canary_percent = r.canary_percent;
+    }
     store::Models models(tx);
     auto model = models.GetModel(r.model);
     if (!model.ok()) return NotFound("no registered model named '" + r.model + "'");

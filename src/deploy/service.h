@@ -36,6 +36,8 @@ struct DeployRequest {
   // The pipeline run that asked (the model-deployment stage), if any: recorded in the
   // creation event and the audit event.
   std::string pipeline_run_id;
+  // 1-99 with strategy canary: the canary's traffic share instead of the policy's (0: policy).
+  int canary_percent = 0;
 };
 
 struct ListRequest {

@@ -341,6 +341,78 @@ class PipelineEndToEndTests(StudioTestCase):
         self.assertIn("data/absent.csv", st["ingest"]["error"])
         self.assertEqual({st[s]["status"] for s in STAGES[1:]}, {"skipped"})
 
+    def test_a_stage_sees_only_its_upstream_outputs(self):
+        """`other` (a second ingestion nobody needs) finishes long before `register` starts, but
+        is not upstream of it: the version's lineage holds only its own chain's datasets."""
+        with open(os.path.join(self.repo, "data", "other.csv"), "w") as f:
+            f.write("a,b\n1,2\n3,4\n")
+        spec = "\n".join([
+            "apiVersion: mlops-studio/v1", "kind: Pipeline", "metadata:", "  name: branches",
+            f"  project: {self.project}", "spec:", "  stages:",
+            "    - {id: ingest, type: data-ingestion, with: {source: data/training.csv}}",
+            "    - {id: other, type: data-ingestion, with: {source: data/other.csv}}",
+            "    - {id: prepare, type: data-preparation, needs: [ingest], with: {nulls: drop}}",
+            "    - {id: register, type: model-registry, needs: [prepare],"
+            " with: {model_name: branches-xgb, package: model/}}", ""])
+        r = self.eng.post("/api/v1/runs", json={"spec": spec})
+        self.assertStatus(r, 202)
+        run = self.wait_run(r.json()["id"])
+        self.assertEqual(run["status"], "succeeded", json.dumps(run)[:3000])
+        st = {s["id"]: s for s in run["stages"]}
+        self.assertLessEqual(st["other"]["finished_at"], st["register"]["started_at"])
+        v = self.eng.get(f"/api/v1/models/branches-xgb/versions/"
+                         f"{st['register']['outputs']['version']}").json()
+        self.assertEqual(sorted(v["lineage"]["dataset_digests"]),
+                         ["ingest.dataset", "prepare.current", "prepare.reference"])
+
+    def test_deployments_api_takes_the_stage_canary_percent(self):
+        """model-deployment sends `canary_percent` with strategy canary (its contract test is in
+        test_pipeline_stages.py); the deployments API applies it to this deployment's canary step
+        instead of the environment policy's. Its own server: the dev policy changes here."""
+        srv = self.new_server()
+        admin = srv.admin
+        token = srv.make_token(srv.login("admin", srv.admin_password), "canary")
+        self.assertStatus(admin.post("/api/v1/projects", json={"name": "canary"}), 201)
+        env = {"STUDIO_SERVER": srv.base, "STUDIO_TOKEN": token}
+        for _ in range(2):
+            r = run_cli(["model", "register", "--project", "canary", "--name", "cm", "--path",
+                         os.path.join(self.fixture_dir, "xgb")], env=env, timeout=120)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        # A long analysis that needs far more traffic than comes: the canary stays at its step.
+        r = admin.put("/api/v1/environments/dev", json={"policy": {
+            "allowed_strategies": ["direct", "canary"],
+            "analysis": {"window_seconds": 600, "interval_seconds": 1, "min_requests": 100000}}})
+        self.assertStatus(r, 200)
+        base = {"project": "canary", "model": "cm", "environment": "dev"}
+        for bad in ({"version": 1, "strategy": "direct", "canary_percent": 30},
+                    {"version": 1, "canary_percent": 30},  # dev's default strategy is direct
+                    {"version": 1, "strategy": "canary", "canary_percent": 100},
+                    {"version": 1, "strategy": "canary", "canary_percent": 0},
+                    {"version": 1, "strategy": "canary", "canary_percent": "30"}):
+            self.assertError(admin.post("/api/v1/deployments", json=dict(base, **bad)), 400,
+                             field="canary_percent")
+        r = admin.post("/api/v1/deployments", json=dict(base, version=1, strategy="direct"))
+        self.assertStatus(r, 202)
+        first = r.json()["id"]
+        self.wait_deployment(admin, first, ("LIVE",))
+        r = admin.post("/api/v1/deployments", json=dict(base, version=2, strategy="canary",
+                                                        canary_percent=30,
+                                                        pipeline_run_id="run-x"))
+        self.assertStatus(r, 202)
+        d = self.wait_deployment(admin, r.json()["id"], ("CANARY",))
+        self.assertEqual(d["policy"]["canary_percent"], 30)
+        self.assertEqual(sorted(d["weights"].values()), [30, 70])
+
+    def wait_deployment(self, client, dep_id, statuses, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            d = client.get(f"/api/v1/deployments/{dep_id}").json()
+            if d["status"] in statuses:
+                return d
+            self.assertNotIn(d["status"], ("FAILED", "ROLLED_BACK", "REJECTED"), d)
+            time.sleep(0.1)
+        self.fail(f"deployment {dep_id} never reached {statuses}: {d}")
+
 
 if __name__ == "__main__":
     import unittest

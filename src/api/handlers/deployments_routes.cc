@@ -112,6 +112,7 @@ Result<deploy::DeployRequest> ReadDeployRequest(const nlohmann::json& body) {
   out.environment = r.String("environment", true, 64).value_or("");
   out.strategy = r.String("strategy", false, 32).value_or("");
   out.pipeline_run_id = r.String("pipeline_run_id", false, 128).value_or("");
+  out.canary_percent = static_cast<int>(r.Int("canary_percent", false, 1, 99).value_or(0));
   if (b.contains("version") && b.contains("alias"))
     r.Problem("version", "give exactly one of version and alias");
   else if (!b.contains("version") && !b.contains("alias"))
@@ -425,7 +426,8 @@ void AddDeploymentSchemas(nlohmann::json& schemas) {
                                    {"alias", str},
                                    {"environment", str},
                                    {"strategy", strategy},
-                                   {"pipeline_run_id", str}}},
+                                   {"pipeline_run_id", str},
+                                   {"canary_percent", integer}}},
                                  {"required", {"model", "environment"}}};
   schemas["DeploymentDecision"] = {{"type", "object"}, {"properties", {{"comment", str}}}};
   schemas["DeploymentRollback"] = {{"type", "object"}, {"properties", {{"reason", str}}}};
