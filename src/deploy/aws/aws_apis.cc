@@ -61,17 +61,12 @@ namespace {
 Result<nlohmann::json> JsonCall(sa::Client& client, std::string_view api,
                                 std::string_view target_prefix, std::string_view action,
                                 const ojson& input) {
-  const std::string body = input.dump();
-  sa::Request req;
-  req.method = "POST";
-  req.path = "/";
-  req.headers = {{"Content-Type", std::string(kJsonContentType)},
-                 {"X-Amz-Target", std::string(target_prefix) + "." + std::string(action)}};
-  req.body = body;
-  Result<sa::Response> r = client.Send(req);
-  if (!r.ok()) return PrefixedAwsError(r.status(), api, action);
-  if (r->body.empty()) return nlohmann::json::object();
-  nlohmann::json out = nlohmann::json::parse(r->body, nullptr, /*allow_exceptions=*/false);
+  ASSIGN_OR_RETURN(std::string text,
+                   sa::JsonProtocolCall(client, kJsonContentType,
+                                        std::string(target_prefix) + "." + std::string(action),
+                                        input.dump(), api, action));
+  if (text.empty()) return nlohmann::json::object();
+  nlohmann::json out = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (out.is_discarded() || !out.is_object()) {
     return Internal(std::string(api) + " " + std::string(action) + ": response is not JSON");
   }
