@@ -5,7 +5,6 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "artifacts/artifact_store.h"
 #include "cli/commands.h"
 #include "cli/internal/api_client.h"
 #include "common/crypto.h"
@@ -58,56 +57,13 @@ void PrintVersionTable(const nlohmann::json& versions) {
 
 }  // namespace
 
-// A package already in an artifact store (s3://bucket/prefix): MLmodel is read and every
-// file streamed once to record its SHA-256; nothing is copied.
-Result<registry::ModelPackage> ReadRemotePackage(const std::string& uri) {
-  ASSIGN_OR_RETURN(auto store, artifacts::OpenArtifactStore(uri));
-  std::string mlmodel;
-  RETURN_IF_ERROR(store->Get("MLmodel", [&](std::string_view chunk) -> Status {
-    if (mlmodel.size() + chunk.size() > (1 << 20)) return InvalidArgument("MLmodel is over 1 MiB");
-    mlmodel.append(chunk);
-    return Status::Ok();
-  }));
-  ASSIGN_OR_RETURN(registry::ModelPackage pkg, registry::ParseMlmodel(mlmodel));
-  std::vector<std::string> dirs = {""};
-  while (!dirs.empty()) {
-    std::string dir = dirs.back();
-    dirs.pop_back();
-    ASSIGN_OR_RETURN(auto entries, store->List(dir));
-    for (const auto& e : entries) {
-      if (e.is_dir) {
-        dirs.push_back(e.path);
-        continue;
-      }
-      if (pkg.files.size() >= 10'000) return InvalidArgument("package has more than 10000 files");
-      crypto::Sha256Stream hash;
-      int64_t size = 0;
-      RETURN_IF_ERROR(store->Get(e.path, [&](std::string_view chunk) {
-        hash.Update(chunk);
-        size += static_cast<int64_t>(chunk.size());
-        return Status::Ok();
-      }));
-      pkg.files.push_back({e.path, size, hash.FinishHex()});
-      pkg.total_bytes += size;
-    }
-  }
-  std::sort(pkg.files.begin(), pkg.files.end(),
-            [](const auto& a, const auto& b) { return a.path < b.path; });
-  bool has_model = std::any_of(pkg.files.begin(), pkg.files.end(),
-                               [&](const auto& f) { return f.path == pkg.model_file; });
-  if (!has_model)
-    return InvalidArgument("MLmodel names '" + pkg.model_file + "', which is not in " + uri)
-        .WithDetail("MLmodel flavors." + pkg.flavor + ".data", "not in the package");
-  return pkg;
-}
-
 int RunModelRegister(const ModelCommandOptions& o, const std::string& project,
                      const std::string& name, const std::string& path, const std::string& uri,
                      const std::string& description, const std::string& git_commit,
                      const std::string& run_id) {
   if (path.empty() == uri.empty())
     return Report(InvalidArgument("give exactly one of --path and --uri"));
-  auto pkg = uri.empty() ? registry::ReadModelPackage(path) : ReadRemotePackage(uri);
+  auto pkg = uri.empty() ? registry::ReadModelPackage(path) : registry::ReadRemoteModelPackage(uri);
   if (!pkg.ok()) return Report(pkg.status());
   CONNECT_OR_EXIT(client, o);
   std::string source;

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/internal/spec_file.h"
 #include "orchestrator/sfn/asl_compiler.h"
 #include "orchestrator/sfn/sfn_executor.h"
 #include "pipelines/spec.h"
@@ -27,28 +28,10 @@ int Fail(const std::string& message) {
   return kExitError;
 }
 
-// The spec, or stdin for "-", up to one byte past the validator's cap (which reports it).
-Result<std::string> ReadSpec(const std::string& file) {
-  const size_t limit = pipelines::kMaxSpecBytes + 1;
-  std::string text(limit, '\0');
-  if (file == "-") {
-    std::cin.read(text.data(), static_cast<std::streamsize>(limit));
-    text.resize(static_cast<size_t>(std::cin.gcount()));
-    return text;
-  }
-  std::error_code ec;
-  if (!fs::is_regular_file(file, ec)) return InvalidArgument("no such file: " + file);
-  std::ifstream in(file, std::ios::binary);
-  in.read(text.data(), static_cast<std::streamsize>(limit));
-  if (in.bad()) return InvalidArgument("cannot read " + file);
-  text.resize(static_cast<size_t>(in.gcount()));
-  return text;
-}
-
 // Validates as `pipeline validate` does without a server; prints the problems. nullopt: the
 // spec is invalid (already reported) or unreadable (`*rc` says which).
 std::optional<pipelines::PipelineSpec> LoadSpec(const std::string& file, int* rc) {
-  auto text = ReadSpec(file);
+  auto text = ReadSpecFile(file);
   if (!text.ok()) {
     *rc = Fail(text.status().message());
     return std::nullopt;

@@ -9,19 +9,11 @@
 
 #include "cli/commands.h"
 #include "cli/internal/api_client.h"
+#include "cli/internal/spec_file.h"
 #include "pipelines/spec.h"
 
 namespace studio::cli {
 namespace fs = std::filesystem;
-namespace {
-
-int Fail(const std::string& message) {
-  std::cerr << "error: " << message << "\n";
-  return kExitError;
-}
-
-// The spec file, or stdin for "-", read up to one byte past the cap: a spec over it is a
-// property of the spec (exit 1, reported by the validator), not of the system.
 Result<std::string> ReadSpecFile(const std::string& file) {
   const size_t limit = pipelines::kMaxSpecBytes + 1;
   std::string text(limit, '\0');
@@ -38,6 +30,13 @@ Result<std::string> ReadSpecFile(const std::string& file) {
   if (in.bad()) return InvalidArgument("cannot read " + file);
   text.resize(static_cast<size_t>(in.gcount()));
   return text;
+}
+
+namespace {
+
+int Fail(const std::string& message) {
+  std::cerr << "error: " << message << "\n";
+  return kExitError;
 }
 
 void PrintResult(const std::string& file, const nlohmann::json& result, bool json) {

@@ -31,6 +31,11 @@ struct ModelPackage {
 // no symlinks, devices or paths outside `dir`. Errors name the file and the problem.
 Result<ModelPackage> ReadModelPackage(const std::string& dir);
 
+// A package already in an artifact store (e.g. s3://bucket/prefix): MLmodel (at most 1 MiB) is
+// read and every file streamed once to record its SHA-256; nothing is copied. At most 10000
+// files; the flavor's data file must be among them.
+Result<ModelPackage> ReadRemoteModelPackage(const std::string& uri);
+
 // Validates the text of an MLmodel file alone (the server checks uploads with it).
 Result<ModelPackage> ParseMlmodel(const std::string& mlmodel_yaml);
 

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "api/internal/route_maker.h"
 #include "api/json_body.h"
 #include "api/router.h"
 #include "integrations/aws/sigv4.h"
@@ -17,23 +18,9 @@
 namespace studio::api {
 namespace {
 
-Route Make(std::string method, std::string path, auth::Action action, std::string summary,
-           bool body, int status, std::string req_schema, std::string resp_schema,
-           std::vector<std::string> query, Handler h) {
-  Route r;
-  r.method = std::move(method);
-  r.path = std::move(path);
-  r.action = action;
-  r.tag = r.path.rfind("/api/v1/runs", 0) == 0 ? "runs" : "pipelines";
-  r.summary = std::move(summary);
-  r.takes_body = body;
-  r.success_status = status;
-  r.request_schema = std::move(req_schema);
-  r.response_schema = std::move(resp_schema);
-  r.query_params = std::move(query);
-  r.handler = std::move(h);
-  return r;
-}
+const RouteMaker Make([](const std::string& path) -> std::string {
+  return path.rfind("/api/v1/runs", 0) == 0 ? "runs" : "pipelines";
+});
 
 Result<int> PositiveInt(const std::string& field, const std::string& text) {
   char* end = nullptr;

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "common/http_client.h"
 #include "common/status.h"
 
 namespace studio::cli {
@@ -47,8 +48,7 @@ Status DownloadModelVersion(ApiClient& client, const std::string& name, const st
 Result<std::string> ResolveModelAlias(ApiClient& client, const std::string& name,
                                       const std::string& alias);
 
-// "a b" → "a%20b", keeping '/' when `keep_slash`.
-std::string UrlEncode(const std::string& s, bool keep_slash = false);
+using ::studio::UrlEncode;  // "a b" → "a%20b", keeping '/' when `keep_slash`
 
 // A progress bar on stderr, only when stderr is a terminal.
 class ProgressBar {

@@ -41,22 +41,32 @@ Status PrefixedAwsError(const Status& st, std::string_view api, std::string_view
   return Status(st.code(), std::string(api) + " " + std::string(action) + ": " + msg);
 }
 
+Result<std::string> QueryCall(sa::Client& client, std::string_view version, std::string_view api,
+                              std::string_view action, const ojson& input) {
+  sa::QueryList params = {{"Action", std::string(action)}, {"Version", std::string(version)}};
+  FlattenQuery(input, "", params);
+  const std::string body = FormEncode(params);
+  sa::Request req;
+  req.method = "POST";
+  req.path = "/";
+  req.headers = {{"Content-Type", std::string(kFormContentType)}};
+  req.body = body;
+  Result<sa::Response> r = client.Send(req);
+  if (!r.ok()) return PrefixedAwsError(r.status(), api, action);
+  return std::move(r->body);
+}
+
 namespace {
 
 Result<nlohmann::json> JsonCall(sa::Client& client, std::string_view api,
                                 std::string_view target_prefix, std::string_view action,
                                 const ojson& input) {
-  const std::string body = input.dump();
-  sa::Request req;
-  req.method = "POST";
-  req.path = "/";
-  req.headers = {{"Content-Type", std::string(kJsonContentType)},
-                 {"X-Amz-Target", std::string(target_prefix) + "." + std::string(action)}};
-  req.body = body;
-  Result<sa::Response> r = client.Send(req);
-  if (!r.ok()) return PrefixedAwsError(r.status(), api, action);
-  if (r->body.empty()) return nlohmann::json::object();
-  nlohmann::json out = nlohmann::json::parse(r->body, nullptr, /*allow_exceptions=*/false);
+  ASSIGN_OR_RETURN(std::string text,
+                   sa::JsonProtocolCall(client, kJsonContentType,
+                                        std::string(target_prefix) + "." + std::string(action),
+                                        input.dump(), api, action));
+  if (text.empty()) return nlohmann::json::object();
+  nlohmann::json out = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (out.is_discarded() || !out.is_object()) {
     return Internal(std::string(api) + " " + std::string(action) + ": response is not JSON");
   }
@@ -235,17 +245,7 @@ Result<std::unique_ptr<Elbv2Api>> Elbv2Api::Create(const ApiOptions& options) {
 }
 
 Result<std::string> Elbv2Api::Call(std::string_view action, const ojson& input) {
-  sa::QueryList params = {{"Action", std::string(action)}, {"Version", std::string(kElbVersion)}};
-  FlattenQuery(input, "", params);
-  const std::string body = FormEncode(params);
-  sa::Request req;
-  req.method = "POST";
-  req.path = "/";
-  req.headers = {{"Content-Type", std::string(kFormContentType)}};
-  req.body = body;
-  Result<sa::Response> r = client_->Send(req);
-  if (!r.ok()) return PrefixedAwsError(r.status(), "ELBv2", action);
-  return std::move(r->body);
+  return QueryCall(*client_, kElbVersion, "ELBv2", action, input);
 }
 
 Result<std::string> Elbv2Api::CreateTargetGroup(const ojson& input) {

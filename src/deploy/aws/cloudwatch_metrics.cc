@@ -14,7 +14,6 @@ namespace {
 namespace sa = studio::aws;
 
 constexpr std::string_view kVersion = "2010-08-01";
-constexpr std::string_view kFormContentType = "application/x-www-form-urlencoded; charset=utf-8";
 
 // 2026-11-26T13:00:00Z (whole seconds: what botocore also sends for such a time).
 std::string IsoSeconds(int64_t epoch_s) {
@@ -121,17 +120,7 @@ Result<std::unique_ptr<CloudWatchApi>> CloudWatchApi::Create(const ApiOptions& o
 }
 
 Result<std::string> CloudWatchApi::Call(std::string_view action, const ojson& input) {
-  sa::QueryList params = {{"Action", std::string(action)}, {"Version", std::string(kVersion)}};
-  FlattenQuery(input, "", params);
-  const std::string body = FormEncode(params);
-  sa::Request req;
-  req.method = "POST";
-  req.path = "/";
-  req.headers = {{"Content-Type", std::string(kFormContentType)}};
-  req.body = body;
-  Result<sa::Response> r = client_->Send(req);
-  if (!r.ok()) return PrefixedAwsError(r.status(), "CloudWatch", action);
-  return std::move(r->body);
+  return QueryCall(*client_, kVersion, "CloudWatch", action, input);
 }
 
 Result<SlotMetrics> CloudWatchApi::TargetGroupMetrics(const std::string& target_group_arn,

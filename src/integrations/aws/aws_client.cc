@@ -396,4 +396,22 @@ Result<Response> Client::SendOnce(const Request& request, bool* retryable, bool*
   return std::move(a.response);
 }
 
+Result<std::string> JsonProtocolCall(Client& client, std::string_view content_type,
+                                     std::string_view target, std::string body,
+                                     std::string_view api, std::string_view action) {
+  Request req;
+  req.method = "POST";
+  req.path = "/";
+  req.headers = {{"Content-Type", std::string(content_type)},
+                 {"X-Amz-Target", std::string(target)}};
+  req.body = std::move(body);
+  Result<Response> r = client.Send(req);
+  if (!r.ok()) {
+    std::string msg = r.status().message();
+    if (msg.starts_with("POST /: ")) msg.erase(0, 8);
+    return Status(r.status().code(), std::string(api) + " " + std::string(action) + ": " + msg);
+  }
+  return std::move(r->body);
+}
+
 }  // namespace studio::aws

@@ -91,4 +91,11 @@ class Client {
   std::vector<void*> idle_handles_;  // CURL*, kept for connection reuse
 };
 
+// A JSON-protocol call (x-amz-json-1.0/1.1): POST / with `content_type` and X-Amz-Target
+// `target`; the response body. Errors are renamed "POST /: HTTP 400 X: m" → "<api> <action>:
+// HTTP 400 X: m".
+Result<std::string> JsonProtocolCall(Client& client, std::string_view content_type,
+                                     std::string_view target, std::string body,
+                                     std::string_view api, std::string_view action);
+
 }  // namespace studio::aws

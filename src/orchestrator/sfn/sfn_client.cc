@@ -66,20 +66,9 @@ Result<std::unique_ptr<SfnClient>> SfnClient::Create(SfnClientOptions options) {
 }
 
 Result<json> SfnClient::Call(const std::string& operation, const json& body) {
-  std::string payload = body.dump();
-  aws::Request r;
-  r.method = "POST";
-  r.path = "/";
-  r.headers = {{"Content-Type", kContentType}, {"X-Amz-Target", kTargetPrefix + operation}};
-  r.body = payload;
-  auto response = http_->Send(r);
-  if (!response.ok()) {
-    // "POST /: HTTP 400 ExecutionDoesNotExist: …" → name the operation instead of the path.
-    std::string msg = response.status().message();
-    if (msg.starts_with("POST /: ")) msg.erase(0, 8);
-    return Status(response.status().code(), "Step Functions " + operation + ": " + msg);
-  }
-  const std::string& text = response->body;
+  ASSIGN_OR_RETURN(std::string text,
+                   aws::JsonProtocolCall(*http_, kContentType, kTargetPrefix + operation,
+                                         body.dump(), "Step Functions", operation));
   json doc = json::parse(text.empty() ? "{}" : text, nullptr, /*allow_exceptions=*/false);
   if (!doc.is_object()) return Malformed(operation, "not a JSON object");
   return doc;

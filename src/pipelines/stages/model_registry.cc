@@ -3,12 +3,9 @@
 // the run id, the git commit and the SHA-256 of every dataset the run's stages wrote. The
 // upload path is `studio model register`'s: files go through the MLflow artifacts proxy under
 // a fresh prefix, then the version is created pointing at it.
-#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
-#include "artifacts/artifact_store.h"
-#include "common/crypto.h"
 #include "common/ids.h"
 #include "common/strings.h"
 #include "pipelines/stages/internal/control_plane.h"
@@ -19,41 +16,6 @@
 namespace studio::pipelines::stages::internal {
 namespace {
 namespace fs = std::filesystem;
-
-// A package already in an S3 store: MLmodel read, every file hashed, nothing copied.
-Result<registry::ModelPackage> ReadRemotePackage(const std::string& uri) {
-  ASSIGN_OR_RETURN(auto store, artifacts::OpenArtifactStore(uri));
-  ASSIGN_OR_RETURN(std::string mlmodel, GetText(*store, "MLmodel", 1 << 20));
-  ASSIGN_OR_RETURN(registry::ModelPackage pkg, registry::ParseMlmodel(mlmodel));
-  std::vector<std::string> dirs = {""};
-  while (!dirs.empty()) {
-    std::string dir = dirs.back();
-    dirs.pop_back();
-    ASSIGN_OR_RETURN(auto entries, store->List(dir));
-    for (const auto& e : entries) {
-      if (e.is_dir) {
-        dirs.push_back(e.path);
-        continue;
-      }
-      if (pkg.files.size() >= 10'000) return InvalidArgument("package has more than 10000 files");
-      crypto::Sha256Stream hash;
-      int64_t size = 0;
-      RETURN_IF_ERROR(store->Get(e.path, [&](std::string_view chunk) {
-        hash.Update(chunk);
-        size += static_cast<int64_t>(chunk.size());
-        return Status::Ok();
-      }));
-      pkg.files.push_back({e.path, size, hash.FinishHex()});
-      pkg.total_bytes += size;
-    }
-  }
-  std::sort(pkg.files.begin(), pkg.files.end(),
-            [](const auto& a, const auto& b) { return a.path < b.path; });
-  if (std::none_of(pkg.files.begin(), pkg.files.end(),
-                   [&](const auto& f) { return f.path == pkg.model_file; }))
-    return InvalidArgument("MLmodel names '" + pkg.model_file + "', which is not in " + uri);
-  return pkg;
-}
 
 // {"<stage id>.<dataset>": sha256} over every upstream stage that wrote datasets.
 nlohmann::json DatasetDigests(const StageContext& ctx) {
@@ -83,7 +45,8 @@ Result<nlohmann::json> RunModelRegistry(const StageContext& ctx) {
   if (!remote && package.find("://") != std::string::npos)
     return InvalidArgument("package must be a directory or an s3:// prefix, not '" + package + "'");
   ASSIGN_OR_RETURN(auto cp, ControlPlane::Connect(ctx));
-  auto pkg = remote ? ReadRemotePackage(package) : registry::ReadModelPackage(package);
+  auto pkg =
+      remote ? registry::ReadRemoteModelPackage(package) : registry::ReadModelPackage(package);
   if (!pkg.ok())
     return Status(pkg.status().code(),
                   "model package '" + package + "': " + pkg.status().message());

@@ -18,5 +18,9 @@ Result<std::unique_ptr<studio::aws::Client>> MakeAwsClient(const ApiOptions& opt
                                                            std::string_view host_prefix);
 // Renames aws::Client's "POST /: HTTP 400 X: m" into "<api> <action>: HTTP 400 X: m".
 Status PrefixedAwsError(const Status& status, std::string_view api, std::string_view action);
+// A query-protocol call: POST / with Action, Version and the flattened `input` form-encoded;
+// the XML body, or the error as PrefixedAwsError(api, action).
+Result<std::string> QueryCall(studio::aws::Client& client, std::string_view version,
+                              std::string_view api, std::string_view action, const ojson& input);
 
 }  // namespace studio::deploy::aws

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/http_client.h"
 #include "common/status.h"
 #include "pipelines/stages/stage.h"
 
@@ -48,6 +49,6 @@ class ControlPlane {
 // The Status a >= 400 reply maps to (the server's words; ENDPOINT_NOT_FOUND kept).
 Status ReplyStatus(const HttpReply& reply, const std::string& what);
 
-std::string UrlEncode(const std::string& s, bool keep_slash = false);
+using ::studio::UrlEncode;
 
 }  // namespace studio::pipelines::stages::internal
