@@ -554,7 +554,10 @@ class EcsTargetWiringTests(StudioTestCase):
                  "control_plane_url": "https://studio.example.com",
                  "token_secret_arn": "arn:aws:secretsmanager:us-east-1:111122223333:secret:tok"}
         with open(cfg, "w") as f:
-            json.dump({"region": "us-east-1", "endpoint": f"http://127.0.0.1:{fake.server_port}",
+            endpoint = f"http://127.0.0.1:{fake.server_port}"
+            json.dump({"region": "us-east-1",
+                       "endpoints": {k: endpoint for k in ("ecs", "elbv2", "autoscaling",
+                                                           "monitoring")},
                        "environments": {"dev": infra}}, f)
         srv = self.new_server(env={"STUDIO_DEPLOY_TARGET": "ecs", "STUDIO_DEPLOY_ECS_CONFIG": cfg,
                                    "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",

@@ -6,10 +6,12 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "api/internal/route_maker.h"
 #include "api/json_body.h"
 #include "api/router.h"
 #include "auth/identity.h"
 #include "common/log.h"
+#include "deploy/aws/ecs_config.h"
 #include "deploy/aws/ecs_target.h"
 #include "deploy/local_target.h"
 #include "deploy/service.h"
@@ -35,66 +37,25 @@ struct Deployments {
   }
 };
 
-// STUDIO_DEPLOY_TARGET=ecs with STUDIO_DEPLOY_ECS_CONFIG naming a JSON file:
-// {"region", "endpoint"?, "environments": {"prod": {"image", "cluster", "subnets": [...],
-//  "security_groups": [...], "execution_role_arn", "task_role_arn"?, "vpc_id", "listener_arn" |
-//  "rule_arn", "control_plane_url", "token_secret_arn", "log_group"?, "assign_public_ip"?}}}.
-// Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN (docs/aws-deploy.md).
+// STUDIO_DEPLOY_TARGET=ecs with STUDIO_DEPLOY_ECS_CONFIG naming the ECS target's JSON document
+// (deploy/aws/ecs_config.h, the same one `studio deploy-plan --infra` reads). Credentials:
+// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN (docs/aws-deploy.md).
 Result<std::unique_ptr<deploy::DeployTarget>> EcsTargetFromConfig(const std::string& path) {
   std::ifstream in(path);
   if (!in) return InvalidArgument("cannot read STUDIO_DEPLOY_ECS_CONFIG '" + path + "'");
   auto j = nlohmann::json::parse(in, nullptr, false);
-  if (!j.is_object() || !j.contains("environments") || !j["environments"].is_object())
-    return InvalidArgument(path + ": expected {\"region\", \"environments\": {...}}");
-  deploy::aws::EcsTargetOptions o;
-  o.region = j.value("region", o.region);
-  std::string endpoint = j.value("endpoint", "");
-  o.ecs_endpoint = o.elbv2_endpoint = o.autoscaling_endpoint = o.monitoring_endpoint = endpoint;
-  try {
-    for (auto it = j["environments"].begin(); it != j["environments"].end(); ++it) {
-      const auto& e = it.value();
-      deploy::aws::EcsInfra i;
-      i.image = e.at("image").get<std::string>();
-      i.cluster = e.at("cluster").get<std::string>();
-      i.subnets = e.at("subnets").get<std::vector<std::string>>();
-      i.security_groups = e.value("security_groups", std::vector<std::string>{});
-      i.assign_public_ip = e.value("assign_public_ip", false);
-      i.execution_role_arn = e.at("execution_role_arn").get<std::string>();
-      i.task_role_arn = e.value("task_role_arn", "");
-      i.vpc_id = e.at("vpc_id").get<std::string>();
-      i.listener_arn = e.value("listener_arn", "");
-      i.rule_arn = e.value("rule_arn", "");
-      i.control_plane_url = e.at("control_plane_url").get<std::string>();
-      i.token_secret_arn = e.at("token_secret_arn").get<std::string>();
-      i.log_group = e.value("log_group", "/studio/serving");
-      o.environments[it.key()] = i;
-    }
-  } catch (const std::exception& e) {
-    return InvalidArgument(path + ": " + e.what());
-  }
-  ASSIGN_OR_RETURN(auto t, deploy::aws::EcsTarget::Create(std::move(o)));
+  if (j.is_discarded()) return InvalidArgument(path + ": not valid JSON");
+  auto options = deploy::aws::EcsTargetOptionsFromJson(j);
+  if (!options.ok()) return InvalidArgument(path + ": " + options.status().message());
+  ASSIGN_OR_RETURN(auto t, deploy::aws::EcsTarget::Create(std::move(*options)));
   return std::unique_ptr<deploy::DeployTarget>(std::move(t));
 }
 
-Route Make(std::string method, std::string path, auth::Action action, std::string summary,
-           bool body, int status, std::string req_schema, std::string resp_schema,
-           std::vector<std::string> query, Handler h) {
-  Route r;
-  r.method = std::move(method);
-  r.path = std::move(path);
-  r.action = action;
-  r.tag = r.path.rfind("/api/v1/environments", 0) == 0 ? "environments"
-          : r.path.rfind("/serve/", 0) == 0            ? "serving router"
-                                                       : "deployments";
-  r.summary = std::move(summary);
-  r.takes_body = body;
-  r.success_status = status;
-  r.request_schema = std::move(req_schema);
-  r.response_schema = std::move(resp_schema);
-  r.query_params = std::move(query);
-  r.handler = std::move(h);
-  return r;
-}
+const RouteMaker Make([](const std::string& path) -> std::string {
+  if (path.rfind("/api/v1/environments", 0) == 0) return "environments";
+  if (path.rfind("/serve/", 0) == 0) return "serving router";
+  return "deployments";
+});
 
 deploy::Caller CallerOf(const RequestContext& ctx) { return {ctx.principal, ctx.request_id}; }
 
