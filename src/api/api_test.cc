@@ -2,9 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/error_mapping.h"
 #include "api/json_body.h"
 #include "api/router.h"
+#include "common/error_mapping.h"
 #include "store/internal/test_stores.h"
 
 namespace studio::api {

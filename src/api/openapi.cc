@@ -300,7 +300,8 @@ std::string BuildOpenApi(const RouteTable& routes) {
       {"servers", {{{"url", "/"}}}},
       {"paths", paths},
       {"components",
-       {{"schemas", [] {
+       {{"schemas",
+         [] {
            json s = Schemas();
            AddMonitorSchemas(s);
            AddPipelineSchemas(s);

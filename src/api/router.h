@@ -47,7 +47,7 @@ struct Services {
   artifacts::ArtifactStore* artifacts = nullptr;  // opened from Config::ArtifactsUri()
   // Called with the server's base URL once it listens (background work that needs it).
   std::vector<std::function<void(const std::string& base_url)>> on_listening;
-  std::atomic<int> bound_port{0};                 // set by Bind() (deploy slots call back)
+  std::atomic<int> bound_port{0};  // set by Bind() (deploy slots call back)
 };
 
 using RouteTable = std::vector<Route>;

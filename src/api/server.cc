@@ -6,12 +6,12 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
-#include "common/error_mapping.h"
 #include "api/internal/request_guard.h"
 #include "api/internal/static_ui.h"
 #include "api/router.h"
 #include "artifacts/artifact_store.h"
 #include "auth/identity.h"
+#include "common/error_mapping.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/metrics.h"

@@ -5,8 +5,8 @@
 
 #include "cli/commands.h"
 #include "cli/deploy_plan_command.h"
-#include "cli/pipeline_asl_command.h"
 #include "cli/internal/run_commands.h"
+#include "cli/pipeline_asl_command.h"
 #include "common/strings.h"
 #include "common/version.h"
 
@@ -343,7 +343,8 @@ int Main(int argc, char** argv) {
       "  studio deploy-plan --model churn/3 --env prod --project churn --slot green \\\n"
       "    --image 111122223333.dkr.ecr.us-east-1.amazonaws.com/studio:1.4.0 --cluster mlops \\\n"
       "    --subnets subnet-0a1b2c3d,subnet-4e5f6a7b --security-groups sg-0123456789abcdef0 \\\n"
-      "    --vpc vpc-0abc --listener-arn arn:aws:elasticloadbalancing:...:listener/app/studio-prod/... "
+      "    --vpc vpc-0abc --listener-arn "
+      "arn:aws:elasticloadbalancing:...:listener/app/studio-prod/... "
       "\\\n"
       "    --execution-role-arn arn:aws:iam::111122223333:role/studio-task-execution \\\n"
       "    --token-secret-arn arn:aws:secretsmanager:us-east-1:111122223333:secret:studio/token "
@@ -362,10 +363,9 @@ int Main(int argc, char** argv) {
       ->envname("AWS_REGION");
   deploy_plan->add_option("--image", dp.image, "ECR image with the studio binary");
   deploy_plan->add_option("--cluster", dp.cluster, "ECS cluster name or ARN");
-  deploy_plan->add_option("--subnets", dp.subnets, "Subnet ids (comma-separated)")
-      ->delimiter(',');
-  deploy_plan->add_option("--security-groups", dp.security_groups,
-                          "Security group ids (comma-separated)")
+  deploy_plan->add_option("--subnets", dp.subnets, "Subnet ids (comma-separated)")->delimiter(',');
+  deploy_plan
+      ->add_option("--security-groups", dp.security_groups, "Security group ids (comma-separated)")
       ->delimiter(',');
   deploy_plan->add_flag("--assign-public-ip", dp.assign_public_ip, "Give tasks a public IP");
   deploy_plan->add_option("--vpc", dp.vpc, "VPC id of the target groups");
@@ -376,8 +376,9 @@ int Main(int argc, char** argv) {
   deploy_plan->add_option("--task-role-arn", dp.task_role_arn, "Task role of the model server");
   deploy_plan->add_option("--token-secret-arn", dp.token_secret_arn,
                           "Secrets Manager secret with the registry API token (STUDIO_TOKEN)");
-  deploy_plan->add_option("--control-plane-url", dp.control_plane_url,
-                          "Control plane the tasks download models:/ URIs from")
+  deploy_plan
+      ->add_option("--control-plane-url", dp.control_plane_url,
+                   "Control plane the tasks download models:/ URIs from")
       ->envname("STUDIO_SERVER");
   deploy_plan->add_option("--log-group", dp.log_group,
                           "CloudWatch Logs group (default /studio/serving)");
@@ -559,8 +560,8 @@ int Main(int argc, char** argv) {
 
   // -- deployments (issue 7): thin clients of /api/v1/deployments; code in deploy_commands.cc.
   DeployCommandOptions dep;
-  std::string dep_output = "table", dep_model, dep_env, dep_project, dep_strategy, dep_id,
-              dep_text, dep_status;
+  std::string dep_output = "table", dep_model, dep_env, dep_project, dep_strategy, dep_id, dep_text,
+              dep_status;
   bool dep_wait = false;
   int dep_timeout = 3600, dep_max = 100;
   auto dep_flags = [&](CLI::App* cmd) {
@@ -612,12 +613,14 @@ int Main(int argc, char** argv) {
     });
   }
   auto* deployments_cmd =
-      app.add_subcommand("deployments", "Browse deployments.\n\nExample:\n"
-                                        "  studio deployments list --env prod --output json\n");
+      app.add_subcommand("deployments",
+                         "Browse deployments.\n\nExample:\n"
+                         "  studio deployments list --env prod --output json\n");
   deployments_cmd->require_subcommand(1);
   auto* dep_list = deployments_cmd->add_subcommand(
-      "list", "List deployments, newest first.\n\nExample:\n  studio deployments list --env "
-              "staging --status LIVE\n");
+      "list",
+      "List deployments, newest first.\n\nExample:\n  studio deployments list --env "
+      "staging --status LIVE\n");
   dep_flags(dep_list);
   dep_list->add_option("--env", dep_env, "Only this environment");
   dep_list->add_option("--project", dep_project, "Only this project");

@@ -119,12 +119,14 @@ std::string Config::ArtifactsUri() const {
 }
 
 const std::vector<std::string>& ConfigKeys() {
-  static const std::vector<std::string> kKeys = {
-      "data_dir",   "host",           "port",       "db",           "artifacts",
-      "body_limit", "artifact_limit", "log_format", "allowed_hosts",
-      "allowed_webhook_hosts", "emf_output", "emf_namespace",
-      "executor", "max_parallel_stages",
-      "ui_dir"};
+  static const std::vector<std::string> kKeys = {"data_dir",       "host",
+                                                 "port",           "db",
+                                                 "artifacts",      "body_limit",
+                                                 "artifact_limit", "log_format",
+                                                 "allowed_hosts",  "allowed_webhook_hosts",
+                                                 "emf_output",     "emf_namespace",
+                                                 "executor",       "max_parallel_stages",
+                                                 "ui_dir"};
   return kKeys;
 }
 

@@ -33,7 +33,7 @@ struct TargetScope {
 // Real per-slot traffic figures since the slot started (or since ResetMetrics).
 struct SlotMetrics {
   int64_t requests = 0;
-  int64_t errors = 0;      // 5xx answered by the slot, or transport failures to it
+  int64_t errors = 0;  // 5xx answered by the slot, or transport failures to it
   double p50_ms = 0;
   double p99_ms = 0;
   double error_rate() const { return requests > 0 ? double(errors) / double(requests) : 0; }
@@ -47,7 +47,8 @@ class DeployTarget {
   virtual Status StartSlot(const TargetScope& scope, const SlotSpec& slot) = 0;
   virtual Status StopSlot(const TargetScope& scope, const std::string& slot) = 0;
   // Sets traffic weights in percent over running slots (sum 100). Shifting drops no request.
-  virtual Status SetWeights(const TargetScope& scope, const std::map<std::string, int>& weights) = 0;
+  virtual Status SetWeights(const TargetScope& scope,
+                            const std::map<std::string, int>& weights) = 0;
   virtual Result<bool> SlotHealthy(const TargetScope& scope, const std::string& slot) = 0;
   virtual Result<SlotMetrics> Metrics(const TargetScope& scope, const std::string& slot) = 0;
 

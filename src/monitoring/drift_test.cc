@@ -25,10 +25,9 @@ const Cases& ScipyCases() {
     auto* c = new Cases;
     // ctest sets STUDIO_SOURCE_DIR; __FILE__ may be relative to the build dir (ccache).
     const char* root = std::getenv("STUDIO_SOURCE_DIR");
-    const auto script =
-        (root ? std::filesystem::path(root) / "src" / "monitoring"
-              : std::filesystem::path(__FILE__).parent_path()) /
-        "testdata" / "scipy_cases.py";
+    const auto script = (root ? std::filesystem::path(root) / "src" / "monitoring"
+                              : std::filesystem::path(__FILE__).parent_path()) /
+                        "testdata" / "scipy_cases.py";
     const std::string cmd = "/usr/bin/python3 " + script.string();
     FILE* pipe = popen(cmd.c_str(), "r");
     if (!pipe) return c;

@@ -69,7 +69,8 @@ Result<std::string> FindUiDir(const std::string& configured) {
   if (!configured.empty()) {
     fs::path dir = fs::weakly_canonical(fs::absolute(configured), ec);
     if (ec || !HasIndex(dir))
-      return InvalidArgument("ui_dir '" + configured + "' has no index.html (build it with "
+      return InvalidArgument("ui_dir '" + configured +
+                             "' has no index.html (build it with "
                              "`npm run build` in frontend/, or set ui_dir to none)")
           .WithDetail("ui_dir", "no index.html");
     return dir.string();

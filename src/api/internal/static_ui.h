@@ -29,8 +29,9 @@ std::string UiContentType(const std::string& file_name);
 // GET/HEAD handlers for every path outside the API prefixes (/api/, /ajax-api/, /metrics,
 // /healthz, /readyz): the file when it exists; else index.html for page navigations (Accept
 // has text/html: the SPA fallback), and the usual JSON 404 for other clients and for missing
-// files under /assets/. `/` without text/html in Accept stays the JSON service index. Hashed /assets/ files are cached for a year (immutable), the rest
-// revalidated (no-cache). Register before the API routes.
+// files under /assets/. `/` without text/html in Accept stays the JSON service index. Hashed
+// /assets/ files are cached for a year (immutable), the rest revalidated (no-cache). Register
+// before the API routes.
 void RegisterStaticUi(httplib::Server& http, const std::string& ui_dir);
 
 }  // namespace studio::api

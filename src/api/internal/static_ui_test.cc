@@ -80,7 +80,8 @@ TEST_F(StaticUiTest, FindUiDir) {
   // A configured directory without index.html is a configuration error, not a silent no-UI.
   auto missing = FindUiDir((base_ / "nope").string());
   EXPECT_EQ(missing.status().code(), ErrorCode::kInvalidParameterValue);
-  EXPECT_EQ(FindUiDir((root_ / "assets").string()).status().code(), ErrorCode::kInvalidParameterValue);
+  EXPECT_EQ(FindUiDir((root_ / "assets").string()).status().code(),
+            ErrorCode::kInvalidParameterValue);
 }
 
 }  // namespace

@@ -144,8 +144,9 @@ class VerifyingServer {
     if (q != std::string::npos) {
       for (const std::string& pair : SplitAndTrim(req.target.substr(q + 1), '&')) {
         size_t eq = pair.find('=');
-        sr.query.emplace_back(::studio::PercentDecode(pair.substr(0, eq)),
-                              eq == std::string::npos ? "" : ::studio::PercentDecode(pair.substr(eq + 1)));
+        sr.query.emplace_back(
+            ::studio::PercentDecode(pair.substr(0, eq)),
+            eq == std::string::npos ? "" : ::studio::PercentDecode(pair.substr(eq + 1)));
       }
     }
     for (const std::string& h : SplitAndTrim(field("SignedHeaders"), ';')) {

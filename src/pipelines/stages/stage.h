@@ -25,10 +25,10 @@ struct StageContext {
   nlohmann::json upstream = nlohmann::json::object();
   // The control plane's store; a stage writes under runs/<run_id>/<stage_id>/.
   artifacts::ArtifactStore* artifacts = nullptr;
-  std::string server;  // control-plane base URL, e.g. http://127.0.0.1:8080
-  std::string token;   // bearer token acting for the run's requester
-  std::ostream* log = nullptr;            // progress lines → the attempt's log artifact
-  std::function<bool()> cancelled;        // optional; true when the run was cancelled
+  std::string server;               // control-plane base URL, e.g. http://127.0.0.1:8080
+  std::string token;                // bearer token acting for the run's requester
+  std::ostream* log = nullptr;      // progress lines → the attempt's log artifact
+  std::function<bool()> cancelled;  // optional; true when the run was cancelled
 };
 
 // Runs the stage. The returned object is the stage's outputs (artifact paths, digests, row

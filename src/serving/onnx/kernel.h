@@ -17,9 +17,8 @@
 
 namespace studio::serving::onnx {
 
-using AttributeValue =
-    std::variant<int64_t, float, std::string, std::vector<int64_t>, std::vector<float>,
-                 std::vector<std::string>, Tensor>;
+using AttributeValue = std::variant<int64_t, float, std::string, std::vector<int64_t>,
+                                    std::vector<float>, std::vector<std::string>, Tensor>;
 
 // A node's attributes by name. Getters return `fallback` when the attribute is absent.
 class Attributes {
@@ -30,10 +29,10 @@ class Attributes {
   int64_t Int(std::string_view name, int64_t fallback = 0) const;
   float Float(std::string_view name, float fallback = 0.0f) const;
   std::string String(std::string_view name, std::string fallback = "") const;
-  std::vector<int64_t> Ints(std::string_view name) const;    // empty when absent
-  std::vector<float> Floats(std::string_view name) const;    // empty when absent
+  std::vector<int64_t> Ints(std::string_view name) const;  // empty when absent
+  std::vector<float> Floats(std::string_view name) const;  // empty when absent
   std::vector<std::string> Strings(std::string_view name) const;
-  const Tensor* TensorValue(std::string_view name) const;     // nullptr when absent
+  const Tensor* TensorValue(std::string_view name) const;  // nullptr when absent
 
   const std::map<std::string, AttributeValue, std::less<>>& values() const { return values_; }
 
@@ -45,8 +44,8 @@ class Attributes {
 struct NodeInfo {
   std::string_view domain;  // "" for ai.onnx, "ai.onnx.ml"
   std::string_view op_type;
-  std::string_view name;    // node name (may be empty)
-  int64_t opset = 0;        // the model's opset for this domain
+  std::string_view name;  // node name (may be empty)
+  int64_t opset = 0;      // the model's opset for this domain
   const Attributes& attributes;
   // One entry per node input: the tensor when the input is an initializer or Constant (known at
   // load), else nullptr. Empty-named (omitted optional) inputs are nullptr too.
@@ -82,9 +81,10 @@ class KernelRegistry {
 };
 
 // Each kernel family registers itself here; Default() calls them all.
-void RegisterMathKernels(KernelRegistry& r);       // ai.onnx (onnx/ops/*.cc)
-void RegisterMlKernels(KernelRegistry& r);         // ai.onnx.ml except the tree ensembles
-void RegisterTreeEnsembleKernels(KernelRegistry& r);  // ai.onnx.ml TreeEnsemble{Regressor,Classifier}
+void RegisterMathKernels(KernelRegistry& r);  // ai.onnx (onnx/ops/*.cc)
+void RegisterMlKernels(KernelRegistry& r);    // ai.onnx.ml except the tree ensembles
+void RegisterTreeEnsembleKernels(
+    KernelRegistry& r);  // ai.onnx.ml TreeEnsemble{Regressor,Classifier}
 
 // Helper for kernels: an InvalidArgument naming the op and node.
 Status NodeError(const NodeInfo& node, const std::string& message);
