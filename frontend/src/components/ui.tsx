@@ -149,3 +149,32 @@ export function Kpi({ label, value, sub }: { label: string; value: ReactNode; su
     </section>
   );
 }
+
+// The header row of a data table: one column header per label.
+export function TableHead({ cols }: { cols: string[] }) {
+  return (
+    <thead>
+      <tr>
+        {cols.map((c) => (
+          <th key={c} scope="col">
+            {c}
+          </th>
+        ))}
+      </tr>
+    </thead>
+  );
+}
+
+// The options of a project <select>: a "— choose —" placeholder, then one option per project name.
+export function ProjectOptions({ projects }: { projects: readonly { id: string; name: string }[] }) {
+  return (
+    <>
+      <option value="">— choose —</option>
+      {projects.map((p) => (
+        <option key={p.id} value={p.name}>
+          {p.name}
+        </option>
+      ))}
+    </>
+  );
+}

@@ -4,7 +4,7 @@ import { useAuth } from "../lib/auth";
 import { useAsync } from "../lib/useAsync";
 import { ROLES } from "../lib/rbac";
 import type { Token, User } from "../lib/types";
-import { Async, Badge, ErrorBox, Field, Gated, PageHeader } from "../components/ui";
+import { Async, Badge, ErrorBox, Field, Gated, PageHeader, TableHead } from "../components/ui";
 import { fmtTime } from "../lib/format";
 
 export function AdminPage() {
@@ -84,15 +84,7 @@ function Users() {
       <Async state={users} what="users" isEmpty={(u) => u.length === 0} empty="No users. Create one above.">
         {(us) => (
           <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">User</th>
-                <th scope="col">Roles</th>
-                <th scope="col">Status</th>
-                <th scope="col">Created</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
+            <TableHead cols={["User", "Roles", "Status", "Created", "Actions"]} />
             <tbody>
               {us.map((u) => (
                 <tr key={u.id}>
@@ -197,16 +189,7 @@ function Tokens() {
       <Async state={tokens} what="tokens" isEmpty={(t) => t.length === 0} empty="No API tokens. Create one above for the CLI, CI or MLflow clients (STUDIO_TOKEN / MLFLOW_TRACKING_TOKEN).">
         {(ts) => (
           <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Prefix</th>
-                <th scope="col">Created</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Last used</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
+            <TableHead cols={["Name", "Prefix", "Created", "Expires", "Last used", "Actions"]} />
             <tbody>
               {ts.map((t) => (
                 <tr key={t.id}>

@@ -6,9 +6,9 @@ import { Link } from "../lib/router";
 import { useAsync } from "../lib/useAsync";
 import { deployPermission } from "../lib/rbac";
 import type { Deployment, Model, Project, Run } from "../lib/types";
-import { Async, Badge, ErrorBox, Field, Gated, PageHeader } from "../components/ui";
+import { Async, Badge, ErrorBox, Field, Gated, PageHeader, ProjectOptions, TableHead } from "../components/ui";
 import { fmtNum, fmtTime } from "../lib/format";
-import { DeploymentsTable, RunsTable } from "./Projects";
+import { DeploymentCells, DeploymentsTable, RunsTable } from "./Projects";
 import { StagesTable, isTerminal, useRun } from "./PipelineRuns";
 
 interface Environment {
@@ -109,12 +109,7 @@ function RequestDeployment({ projects, defaultProject, onDone }: { projects: Pro
         <Field label="Project">
           {(id) => (
             <select id={id} value={proj} onChange={(e) => setProject(e.target.value)} required>
-              <option value="">— choose —</option>
-              {projects.map((p) => (
-                <option key={p.id} value={p.name}>
-                  {p.name}
-                </option>
-              ))}
+              <ProjectOptions projects={projects} />
             </select>
           )}
         </Field>
@@ -189,26 +184,11 @@ const approverOf = (a: { approved_by?: string; user?: string }) => a.approved_by
 function Approvals({ deployments, onDone }: { deployments: Deployment[]; onDone: () => void }) {
   return (
     <table className="table">
-      <thead>
-        <tr>
-          <th scope="col">Deployment</th>
-          <th scope="col">Model</th>
-          <th scope="col">Environment</th>
-          <th scope="col">Requested by</th>
-          <th scope="col">Approvals</th>
-          <th scope="col">Decision</th>
-        </tr>
-      </thead>
+      <TableHead cols={["Deployment", "Model", "Environment", "Requested by", "Approvals", "Decision"]} />
       <tbody>
         {deployments.map((d) => (
           <tr key={d.id}>
-            <td>
-              <Link to={`/deployments/${enc(d.id)}`}>{d.id.slice(-8)}</Link>
-            </td>
-            <td>
-              {d.model ?? d.model_name} {d.version !== undefined ? `v${d.version}` : d.alias ? `@${d.alias}` : ""}
-            </td>
-            <td>{d.environment}</td>
+            <DeploymentCells d={d} />
             <td>{d.requested_by ?? d.created_by}</td>
             <td>
               {(d.approvals ?? []).filter((a) => (a.decision ?? "approve") === "approve").length}
@@ -469,16 +449,7 @@ function LiveSlots({ live }: { live?: { target?: string; slots?: Record<string, 
   return (
     <table className="table compact">
       <caption>Live slots ({live?.target ?? "target"})</caption>
-      <thead>
-        <tr>
-          <th scope="col">Slot</th>
-          <th scope="col">Requests</th>
-          <th scope="col">Errors</th>
-          <th scope="col">Error rate</th>
-          <th scope="col">p50 ms</th>
-          <th scope="col">p99 ms</th>
-        </tr>
-      </thead>
+      <TableHead cols={["Slot", "Requests", "Errors", "Error rate", "p50 ms", "p99 ms"]} />
       <tbody>
         {slots.map(([name, m]) => (
           <tr key={name}>

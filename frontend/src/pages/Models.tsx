@@ -5,7 +5,7 @@ import { useAuth } from "../lib/auth";
 import { Link, navigate, useLocation } from "../lib/router";
 import { useAsync } from "../lib/useAsync";
 import type { Model, ModelVersion, Project } from "../lib/types";
-import { Async, Badge, ErrorBox, Field, Gated, PageHeader } from "../components/ui";
+import { Async, Badge, ErrorBox, Field, Gated, PageHeader, ProjectOptions, TableHead } from "../components/ui";
 import { fmtBytes, fmtNum, fmtTime } from "../lib/format";
 
 const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
@@ -36,15 +36,7 @@ export function ModelsPage() {
       >
         {(models) => (
           <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Model</th>
-                <th scope="col">Latest versions</th>
-                <th scope="col">Aliases</th>
-                <th scope="col">Description</th>
-                <th scope="col">Updated</th>
-              </tr>
-            </thead>
+            <TableHead cols={["Model", "Latest versions", "Aliases", "Description", "Updated"]} />
             <tbody>
               {models.map((m) => (
                 <tr key={m.id}>
@@ -184,12 +176,7 @@ function RegisterVersion({ defaultProject, defaultModel, onDone }: { defaultProj
       <Field label="Project">
         {(id) => (
           <select id={id} value={project} onChange={(e) => setProject(e.target.value)} required>
-            <option value="">— choose —</option>
-            {(projects.data ?? []).map((p) => (
-              <option key={p.id} value={p.name}>
-                {p.name}
-              </option>
-            ))}
+            <ProjectOptions projects={projects.data ?? []} />
           </select>
         )}
       </Field>
@@ -264,16 +251,7 @@ export function ModelDetailPage({ name }: { name: string }) {
       <Async state={versions} what="versions" isEmpty={(v) => v.length === 0} empty="No versions yet. Click “New version” to upload a package.">
         {(vs) => (
           <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Version</th>
-                <th scope="col">Stage</th>
-                <th scope="col">Aliases</th>
-                <th scope="col">Flavor</th>
-                <th scope="col">Created</th>
-                <th scope="col">By</th>
-              </tr>
-            </thead>
+            <TableHead cols={["Version", "Stage", "Aliases", "Flavor", "Created", "By"]} />
             <tbody>
               {vs.map((v) => (
                 <tr key={v.version}>
@@ -429,13 +407,7 @@ export function VersionDetailPage({ name, version }: { name: string; version: st
               <Async state={artifacts} what="artifacts" isEmpty={(a) => !a || a.length === 0} empty="No files under this version's source.">
                 {(files) => (
                   <table className="table">
-                    <thead>
-                      <tr>
-                        <th scope="col">File</th>
-                        <th scope="col">Size</th>
-                        <th scope="col">SHA-256 (recorded)</th>
-                      </tr>
-                    </thead>
+                    <TableHead cols={["File", "Size", "SHA-256 (recorded)"]} />
                     <tbody>
                       {files!.map((f) => (
                         <tr key={f.path}>
@@ -467,12 +439,7 @@ function SignatureTable({ title, spec }: { title: string; spec: { name?: string;
   return (
     <table className="table compact">
       <caption>{title}</caption>
-      <thead>
-        <tr>
-          <th scope="col">Name</th>
-          <th scope="col">Type</th>
-        </tr>
-      </thead>
+      <TableHead cols={["Name", "Type"]} />
       <tbody>
         {spec.map((c, i) => (
           <tr key={i}>

@@ -4,7 +4,7 @@ import { api, enc, listAll, type Page } from "../lib/api";
 import { Link } from "../lib/router";
 import { useAsync } from "../lib/useAsync";
 import type { AlarmRule, Monitor, Project } from "../lib/types";
-import { Async, Badge, ErrorBox, Gated, PageHeader } from "../components/ui";
+import { Async, Badge, ErrorBox, Gated, PageHeader, TableHead } from "../components/ui";
 import { fmtNum, fmtTime } from "../lib/format";
 
 interface ReportSummary {
@@ -58,16 +58,7 @@ export function MonitoringPage() {
       >
         {(ms) => (
           <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Monitor</th>
-                <th scope="col">Project</th>
-                <th scope="col">Target</th>
-                <th scope="col">Schedule</th>
-                <th scope="col">Last check</th>
-                <th scope="col">Alarms</th>
-              </tr>
-            </thead>
+            <TableHead cols={["Monitor", "Project", "Target", "Schedule", "Last check", "Alarms"]} />
             <tbody>
               {ms.map((m) => {
                 const mine = (rules.data ?? []).filter((r) => r.monitor_id === m.id);
@@ -116,16 +107,7 @@ function AlarmTable({ state }: { state: ReturnType<typeof useAsync<AlarmRule[]>>
       <Async state={state} what="alarm rules" isEmpty={(r) => r.length === 0} empty="No alarm rules. Each new monitor gets the default rules; monitoring_team or admin can add more (POST /api/v1/alarms/rules).">
         {(rs) => (
           <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Rule</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Threshold</th>
-                <th scope="col">State</th>
-                <th scope="col">Reason</th>
-                <th scope="col">Acknowledgement</th>
-              </tr>
-            </thead>
+            <TableHead cols={["Rule", "Kind", "Threshold", "State", "Reason", "Acknowledgement"]} />
             <tbody>
               {rs.map((r) => (
                 <tr key={r.id}>
@@ -219,16 +201,7 @@ export function MonitorDetailPage({ id }: { id: string }) {
       <Async state={reports} what="reports" isEmpty={(r) => r.length === 0} empty="No reports yet. Click “Run check now” (or wait for the schedule).">
         {(rs) => (
           <table className="table compact">
-            <thead>
-              <tr>
-                <th scope="col">Report</th>
-                <th scope="col">Status</th>
-                <th scope="col">Dataset drift</th>
-                <th scope="col">Drifted features</th>
-                <th scope="col">Rows</th>
-                <th scope="col">Trigger</th>
-              </tr>
-            </thead>
+            <TableHead cols={["Report", "Status", "Dataset drift", "Drifted features", "Rows", "Trigger"]} />
             <tbody>
               {rs.map((r) => (
                 <tr key={r.id} className={r.id === current ? "current" : ""}>
@@ -279,17 +252,7 @@ function FeatureResults({ features }: { features: FeatureResult[] }) {
     <>
       <h3>Per-feature results</h3>
       <table className="table compact">
-        <thead>
-          <tr>
-            <th scope="col">Feature</th>
-            <th scope="col">Method</th>
-            <th scope="col">Statistic</th>
-            <th scope="col">p-value</th>
-            <th scope="col">Threshold</th>
-            <th scope="col">Drift</th>
-            <th scope="col">Distribution</th>
-          </tr>
-        </thead>
+        <TableHead cols={["Feature", "Method", "Statistic", "p-value", "Threshold", "Drift", "Distribution"]} />
         <tbody>
           {features.map((x) => (
             <tr key={x.column} className={x.column === feature ? "current" : ""}>

@@ -4,7 +4,7 @@ import { useFeature } from "../lib/capabilities";
 import { Link } from "../lib/router";
 import { useAsync } from "../lib/useAsync";
 import type { Run, StageRun } from "../lib/types";
-import { Async, Badge, ErrorBox, Gated } from "../components/ui";
+import { Async, Badge, ErrorBox, Gated, TableHead } from "../components/ui";
 import { fmtDuration, fmtTime } from "../lib/format";
 
 const TERMINAL = new Set(["SUCCEEDED", "FAILED", "CANCELLED", "CANCELED", "TIMED_OUT", "SKIPPED"]);
@@ -101,14 +101,7 @@ export function PipelineRunsPanel({
       <Async state={runs} what="runs" isEmpty={(r) => r.length === 0} empty="No runs of this pipeline yet. Click “Run pipeline” to start one.">
         {(rs) => (
           <table className="table compact">
-            <thead>
-              <tr>
-                <th scope="col">Run</th>
-                <th scope="col">Status</th>
-                <th scope="col">Started</th>
-                <th scope="col">Show on graph</th>
-              </tr>
-            </thead>
+            <TableHead cols={["Run", "Status", "Started", "Show on graph"]} />
             <tbody>
               {rs.map((r) => (
                 <tr key={r.id}>
@@ -159,17 +152,7 @@ export function StagesTable({ run }: { run: Run }) {
   return (
     <>
       <table className="table compact" aria-label={`Stages of run ${run.id}`}>
-        <thead>
-          <tr>
-            <th scope="col">Stage</th>
-            <th scope="col">Type</th>
-            <th scope="col">Status</th>
-            <th scope="col">Attempts</th>
-            <th scope="col">Duration</th>
-            <th scope="col">Outputs</th>
-            <th scope="col">Logs</th>
-          </tr>
-        </thead>
+        <TableHead cols={["Stage", "Type", "Status", "Attempts", "Duration", "Outputs", "Logs"]} />
         <tbody>
           {(run.stages ?? []).map((s) => (
             <tr key={s.id}>

@@ -5,7 +5,7 @@ import { useFeature } from "../lib/capabilities";
 import { Link, navigate } from "../lib/router";
 import { useAsync } from "../lib/useAsync";
 import type { Deployment, Model, Project, Run } from "../lib/types";
-import { Async, Badge, ErrorBox, Field, Gated, PageHeader } from "../components/ui";
+import { Async, Badge, ErrorBox, Field, Gated, PageHeader, TableHead } from "../components/ui";
 import { fmtTime } from "../lib/format";
 
 export function ProjectsPage() {
@@ -33,15 +33,7 @@ export function ProjectsPage() {
       >
         {(projects) => (
           <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Description</th>
-                <th scope="col">Owner</th>
-                <th scope="col">Tags</th>
-                <th scope="col">Created</th>
-              </tr>
-            </thead>
+            <TableHead cols={["Name", "Description", "Owner", "Tags", "Created"]} />
             <tbody>
               {projects.map((p) => (
                 <tr key={p.id}>
@@ -233,15 +225,7 @@ export function ProjectDetailPage({ name }: { name: string }) {
 export function RunsTable({ runs }: { runs: Run[] }) {
   return (
     <table className="table">
-      <thead>
-        <tr>
-          <th scope="col">Run</th>
-          <th scope="col">Pipeline</th>
-          <th scope="col">Status</th>
-          <th scope="col">Started</th>
-          <th scope="col">By</th>
-        </tr>
-      </thead>
+      <TableHead cols={["Run", "Pipeline", "Status", "Started", "By"]} />
       <tbody>
         {runs.map((r) => (
           <tr key={r.id}>
@@ -261,29 +245,29 @@ export function RunsTable({ runs }: { runs: Run[] }) {
   );
 }
 
+// The first cells of a deployment row: its short id (a link), the model version or alias, the environment.
+export function DeploymentCells({ d }: { d: Deployment }) {
+  return (
+    <>
+      <td>
+        <Link to={`/deployments/${enc(d.id)}`}>{d.id.slice(-8)}</Link>
+      </td>
+      <td>
+        {d.model ?? d.model_name} {d.version !== undefined ? `v${d.version}` : d.alias ? `@${d.alias}` : ""}
+      </td>
+      <td>{d.environment}</td>
+    </>
+  );
+}
+
 export function DeploymentsTable({ deployments }: { deployments: Deployment[] }) {
   return (
     <table className="table">
-      <thead>
-        <tr>
-          <th scope="col">Deployment</th>
-          <th scope="col">Model</th>
-          <th scope="col">Environment</th>
-          <th scope="col">Strategy</th>
-          <th scope="col">Status</th>
-          <th scope="col">Requested</th>
-        </tr>
-      </thead>
+      <TableHead cols={["Deployment", "Model", "Environment", "Strategy", "Status", "Requested"]} />
       <tbody>
         {deployments.map((d) => (
           <tr key={d.id}>
-            <td>
-              <Link to={`/deployments/${enc(d.id)}`}>{d.id.slice(-8)}</Link>
-            </td>
-            <td>
-              {d.model ?? d.model_name} {d.version !== undefined ? `v${d.version}` : d.alias ? `@${d.alias}` : ""}
-            </td>
-            <td>{d.environment}</td>
+            <DeploymentCells d={d} />
             <td>{d.strategy ?? "—"}</td>
             <td>
               <Badge value={d.status} />
