@@ -6,6 +6,7 @@ import { ROLES } from "../lib/rbac";
 import type { Token, User } from "../lib/types";
 import { Async, Badge, ErrorBox, Field, Gated, PageHeader, TableHead } from "../components/ui";
 import { fmtTime } from "../lib/format";
+import { useAction } from "../lib/useAction";
 
 export function AdminPage() {
   const { can } = useAuth();
@@ -40,32 +41,25 @@ function Users() {
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
   const [roles, setRoles] = useState<string[]>([]);
-  const [error, setError] = useState<unknown>(null);
+  const { error, run: perform } = useAction();
   const [editing, setEditing] = useState<string | null>(null);
   const [editRoles, setEditRoles] = useState<string[]>([]);
-  const create = async (e: FormEvent) => {
+  const create = (e: FormEvent) => {
     e.preventDefault();
-    setError(null);
-    try {
+    return perform(async () => {
       await api.post("/api/v1/users", { username, password, roles });
       setUsername("");
       setPassword("");
       setRoles([]);
       users.reload();
-    } catch (err) {
-      setError(err);
-    }
+    });
   };
-  const patch = async (u: User, body: Record<string, unknown>) => {
-    setError(null);
-    try {
+  const patch = (u: User, body: Record<string, unknown>) =>
+    perform(async () => {
       await api.patch(`/api/v1/users/${enc(u.id)}`, body);
       setEditing(null);
       users.reload();
-    } catch (err) {
-      setError(err);
-    }
-  };
+    });
   return (
     <>
       <h2>Users and role bindings</h2>
@@ -141,30 +135,23 @@ function Tokens() {
   const [name, setName] = useState("");
   const [days, setDays] = useState("90");
   const [secret, setSecret] = useState<string | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const create = async (e: FormEvent) => {
+  const { error, run: perform } = useAction();
+  const create = (e: FormEvent) => {
     e.preventDefault();
-    setError(null);
-    try {
+    return perform(async () => {
       const body: Record<string, unknown> = { name };
       if (days) body.expires_in_days = Number(days);
       const t = await api.post<Token & { token: string }>("/api/v1/tokens", body);
       setSecret(t.token);
       setName("");
       tokens.reload();
-    } catch (err) {
-      setError(err);
-    }
+    });
   };
-  const revoke = async (t: Token) => {
-    setError(null);
-    try {
+  const revoke = (t: Token) =>
+    perform(async () => {
       await api.del(`/api/v1/tokens/${enc(t.id)}`);
       tokens.reload();
-    } catch (err) {
-      setError(err);
-    }
-  };
+    });
   return (
     <>
       <h2>Your API tokens</h2>

@@ -10,6 +10,7 @@ import { Async, Badge, ErrorBox, Field, Gated, PageHeader, ProjectOptions, Table
 import { fmtNum, fmtTime } from "../lib/format";
 import { DeploymentCells, DeploymentsTable, RunsTable } from "./Projects";
 import { StagesTable, isTerminal, useRun } from "./PipelineRuns";
+import { useAction } from "../lib/useAction";
 
 interface Environment {
   name: string;
@@ -84,23 +85,20 @@ function RequestDeployment({ projects, defaultProject, onDone }: { projects: Pro
   const [version, setVersion] = useState("");
   const [environment, setEnvironment] = useState("");
   const [strategy, setStrategy] = useState("");
-  const [error, setError] = useState<unknown>(null);
+  const { error, run: perform } = useAction();
   const [created, setCreated] = useState<Deployment | null>(null);
   const perm = deployPermission(environment || "dev");
   const env = envs.data?.find((e) => e.name === environment);
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault();
-    setError(null);
-    try {
+    return perform(async () => {
       const body: Record<string, unknown> = { project: proj, model, environment };
       if (strategy) body.strategy = strategy;
       if (/^\d+$/.test(version)) body.version = version;
       else body.alias = version;
       setCreated(await api.post<Deployment>("/api/v1/deployments", body));
       onDone();
-    } catch (err) {
-      setError(err);
-    }
+    });
   };
   return (
     <form className="card form" onSubmit={submit} aria-label="Request a deployment">
@@ -207,19 +205,15 @@ function Approvals({ deployments, onDone }: { deployments: Deployment[]; onDone:
 function Decide({ deployment, onDone }: { deployment: Deployment; onDone: () => void }) {
   const { me } = useAuth();
   const [comment, setComment] = useState("");
-  const [error, setError] = useState<unknown>(null);
+  const { error, run: perform } = useAction();
   const requester = deployment.requested_by ?? deployment.created_by;
   const own = requester === me?.username;
   const already = (deployment.approvals ?? []).some((a) => approverOf(a) === me?.username);
-  const decide = async (what: "approve" | "reject") => {
-    setError(null);
-    try {
+  const decide = (what: "approve" | "reject") =>
+    perform(async () => {
       await api.post(`/api/v1/deployments/${enc(deployment.id)}/${what}`, { comment });
       onDone();
-    } catch (e) {
-      setError(e);
-    }
-  };
+    });
   const why = own ? "You requested this deployment: someone else must approve it" : already ? "You already approved it" : undefined;
   return (
     <div className="decide">
@@ -240,16 +234,12 @@ function Decide({ deployment, onDone }: { deployment: Deployment; onDone: () => 
 
 export function RunDetailPage({ id }: { id: string }) {
   const { run, error, reload } = useRun(id);
-  const [cancelError, setCancelError] = useState<unknown>(null);
-  const cancel = async () => {
-    setCancelError(null);
-    try {
+  const { error: cancelError, run: perform } = useAction();
+  const cancel = () =>
+    perform(async () => {
       await api.post(`/api/v1/runs/${enc(id)}/cancel`, {});
       reload();
-    } catch (e) {
-      setCancelError(e);
-    }
-  };
+    });
   if (error) return <ErrorBox error={error} retry={reload} />;
   if (!run) return <p role="status">Loading run…</p>;
   return (
@@ -305,16 +295,12 @@ export function DeploymentDetailPage({ id }: { id: string }) {
     const t = setTimeout(d.reload, 1500);
     return () => clearTimeout(t);
   }, [status, d.data, d.reload]);
-  const [error, setError] = useState<unknown>(null);
-  const rollback = async () => {
-    setError(null);
-    try {
+  const { error, run: perform } = useAction();
+  const rollback = () =>
+    perform(async () => {
       await api.post(`/api/v1/deployments/${enc(id)}/rollback`, {});
       d.reload();
-    } catch (e) {
-      setError(e);
-    }
-  };
+    });
   return (
     <section>
       <p className="breadcrumb">

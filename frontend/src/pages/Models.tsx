@@ -7,6 +7,7 @@ import { useAsync } from "../lib/useAsync";
 import type { Model, ModelVersion, Project } from "../lib/types";
 import { Async, Badge, ErrorBox, Field, Gated, PageHeader, ProjectOptions, TableHead } from "../components/ui";
 import { fmtBytes, fmtNum, fmtTime } from "../lib/format";
+import { useAction } from "../lib/useAction";
 
 const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
@@ -120,8 +121,7 @@ function RegisterVersion({ defaultProject, defaultModel, onDone }: { defaultProj
   const [description, setDescription] = useState("");
   const [files, setFiles] = useState<PackageFile[]>([]);
   const [progress, setProgress] = useState<{ sent: number; total: number } | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { error, busy, run: perform } = useAction();
 
   const pick = (list: FileList | null) => {
     const out: PackageFile[] = [];
@@ -134,11 +134,9 @@ function RegisterVersion({ defaultProject, defaultModel, onDone }: { defaultProj
     setFiles(out);
   };
 
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault();
-    setError(null);
-    setBusy(true);
-    try {
+    return perform(async () => {
       const pkg = await readPackage(files);
       const proj = project || projects.data?.[0]?.name;
       if (!proj) throw new Error("pick a project (create one on the Projects page first)");
@@ -162,11 +160,7 @@ function RegisterVersion({ defaultProject, defaultModel, onDone }: { defaultProj
       };
       if (description) body.description = description;
       onDone(await api.post<ModelVersion>(`/api/v1/models/${enc(name)}/versions`, body));
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   const pct = progress && progress.total > 0 ? Math.round((100 * progress.sent) / progress.total) : 0;
   return (
@@ -312,16 +306,12 @@ export function VersionDetailPage({ name, version }: { name: string; version: st
   const artifacts = useAsync(() => (prefix ? listArtifacts(prefix) : Promise.resolve(null)), [prefix]);
   const [stage, setStage] = useState("");
   const [alias, setAlias] = useState("");
-  const [actionError, setActionError] = useState<unknown>(null);
-  const act = async (fn: () => Promise<unknown>) => {
-    setActionError(null);
-    try {
+  const { error: actionError, run: perform } = useAction();
+  const act = (fn: () => Promise<unknown>) =>
+    perform(async () => {
       await fn();
       v.reload();
-    } catch (e) {
-      setActionError(e);
-    }
-  };
+    });
   return (
     <section>
       <p className="breadcrumb">

@@ -6,6 +6,7 @@ import { useAsync } from "../lib/useAsync";
 import type { AlarmRule, Monitor, Project } from "../lib/types";
 import { Async, Badge, ErrorBox, Gated, PageHeader, TableHead } from "../components/ui";
 import { fmtNum, fmtTime } from "../lib/format";
+import { useAction } from "../lib/useAction";
 
 interface ReportSummary {
   id: string;
@@ -91,16 +92,12 @@ export function MonitoringPage() {
 }
 
 function AlarmTable({ state }: { state: ReturnType<typeof useAsync<AlarmRule[]>> }) {
-  const [error, setError] = useState<unknown>(null);
-  const ack = async (r: AlarmRule) => {
-    setError(null);
-    try {
+  const { error, run: perform } = useAction();
+  const ack = (r: AlarmRule) =>
+    perform(async () => {
       await api.post(`/api/v1/alarms/rules/${enc(r.id)}/ack`, {});
       state.reload();
-    } catch (e) {
-      setError(e);
-    }
-  };
+    });
   return (
     <>
       {error !== null && <ErrorBox error={error} />}
@@ -147,23 +144,15 @@ export function MonitorDetailPage({ id }: { id: string }) {
   const [reportId, setReportId] = useState<string | null>(null);
   const current = reportId ?? reports.data?.[0]?.id ?? null;
   const report = useAsync(() => (current ? api.get<FullReport>(`/api/v1/monitors/${enc(id)}/reports/${enc(current)}`) : Promise.resolve(null)), [id, current]);
-  const [runError, setRunError] = useState<unknown>(null);
-  const [running, setRunning] = useState(false);
-  const run = async () => {
-    setRunError(null);
-    setRunning(true);
-    try {
+  const { error: runError, busy: running, run: perform } = useAction();
+  const run = () =>
+    perform(async () => {
       const r = await api.post<ReportSummary>(`/api/v1/monitors/${enc(id)}/run`, {});
       setReportId(r.id);
       reports.reload();
       scores.reload();
       rules.reload();
-    } catch (e) {
-      setRunError(e);
-    } finally {
-      setRunning(false);
-    }
-  };
+    });
   return (
     <section>
       <p className="breadcrumb">

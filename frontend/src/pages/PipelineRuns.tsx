@@ -6,6 +6,7 @@ import { useAsync } from "../lib/useAsync";
 import type { Run, StageRun } from "../lib/types";
 import { Async, Badge, ErrorBox, Gated, TableHead } from "../components/ui";
 import { fmtDuration, fmtTime } from "../lib/format";
+import { useAction } from "../lib/useAction";
 
 const TERMINAL = new Set(["SUCCEEDED", "FAILED", "CANCELLED", "CANCELED", "TIMED_OUT", "SKIPPED"]);
 export const isTerminal = (s?: string) => !!s && TERMINAL.has(s.toUpperCase());
@@ -56,7 +57,7 @@ export function PipelineRunsPanel({
 }) {
   const hasRuns = useFeature("runs");
   const [selected, setSelected] = useState<string | null>(null);
-  const [startError, setStartError] = useState<unknown>(null);
+  const { error: startError, run: perform } = useAction();
   const runs = useAsync(
     () => (hasRuns ? api.get<Page<Run>>("/api/v1/runs", { project, max_results: 100 }).then((p) => p.items.filter((r) => r.pipeline === pipeline).slice(0, 20)) : Promise.resolve([])),
     [project, pipeline, hasRuns],
@@ -74,18 +75,14 @@ export function PipelineRunsPanel({
     if (runStatus) reloadRuns();
   }, [runStatus, reloadRuns]);
   if (!hasRuns) return null;
-  const start = async (noop: boolean) => {
-    setStartError(null);
-    try {
+  const start = (noop: boolean) =>
+    perform(async () => {
       // The spec as edited; the server registers it as a new version when it changed.
       const r = await api.post<Run>("/api/v1/runs", { spec, noop });
       setSelected(r.id);
       runs.reload();
       onStarted?.();
-    } catch (e) {
-      setStartError(e);
-    }
-  };
+    });
   return (
     <section aria-label="Pipeline runs">
       <h2>Runs</h2>

@@ -7,6 +7,7 @@ import { useAsync } from "../lib/useAsync";
 import type { Deployment, Model, Project, Run } from "../lib/types";
 import { Async, Badge, ErrorBox, Field, Gated, PageHeader, TableHead } from "../components/ui";
 import { fmtTime } from "../lib/format";
+import { useAction } from "../lib/useAction";
 
 export function ProjectsPage() {
   const { can } = useAuth();
@@ -64,22 +65,15 @@ function CreateProject({ onCreated }: { onCreated: (p: Project) => void }) {
   const [name, setName] = useState("");
   const [description, setDescription] = useState("");
   const [repo, setRepo] = useState("");
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: FormEvent) => {
+  const { error, busy, run: perform } = useAction();
+  const submit = (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    return perform(async () => {
       const body: Record<string, string> = { name };
       if (description) body.description = description;
       if (repo) body.github_repo = repo;
       onCreated(await api.post<Project>("/api/v1/projects", body));
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form className="card form" onSubmit={submit} aria-label="Create a project">
