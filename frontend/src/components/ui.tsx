@@ -178,3 +178,31 @@ export function ProjectOptions({ projects }: { projects: readonly { id: string; 
     </>
   );
 }
+
+// Loading / error / empty for one list request, then a table with one row per item.
+export function AsyncTable<T>({
+  state,
+  what,
+  empty,
+  cols,
+  className = "table",
+  children,
+}: {
+  state: AsyncState<T[]>;
+  what: string;
+  empty: ReactNode;
+  cols: string[];
+  className?: string;
+  children: (item: T) => ReactNode;
+}) {
+  return (
+    <Async state={state} what={what} isEmpty={(rows) => rows.length === 0} empty={empty}>
+      {(rows) => (
+        <table className={className}>
+          <TableHead cols={cols} />
+          <tbody>{rows.map((item) => children(item))}</tbody>
+        </table>
+      )}
+    </Async>
+  );
+}

@@ -4,7 +4,7 @@ import { useAuth } from "../lib/auth";
 import { useAsync } from "../lib/useAsync";
 import { ROLES } from "../lib/rbac";
 import type { Token, User } from "../lib/types";
-import { Async, Badge, ErrorBox, Field, Gated, PageHeader, TableHead } from "../components/ui";
+import { AsyncTable, Badge, ErrorBox, Field, Gated, PageHeader } from "../components/ui";
 import { fmtTime } from "../lib/format";
 import { useAction } from "../lib/useAction";
 
@@ -75,57 +75,50 @@ function Users() {
         </button>
       </form>
       {error !== null && <ErrorBox error={error} />}
-      <Async state={users} what="users" isEmpty={(u) => u.length === 0} empty="No users. Create one above.">
-        {(us) => (
-          <table className="table">
-            <TableHead cols={["User", "Roles", "Status", "Created", "Actions"]} />
-            <tbody>
-              {us.map((u) => (
-                <tr key={u.id}>
-                  <td>{u.username}</td>
-                  <td>
-                    {editing === u.id ? (
-                      <RolePicker value={editRoles} onChange={setEditRoles} legend={`Roles of ${u.username}`} />
-                    ) : (
-                      u.roles.map((r) => <span key={r} className="tag">{r}</span>)
-                    )}
-                  </td>
-                  <td>
-                    <Badge value={u.disabled ? "disabled" : "active"} />
-                  </td>
-                  <td>{fmtTime(u.created_at)}</td>
-                  <td className="row-actions">
-                    {editing === u.id ? (
-                      <>
-                        <button type="button" className="primary" onClick={() => void patch(u, { roles: editRoles })}>
-                          Save roles
-                        </button>
-                        <button type="button" onClick={() => setEditing(null)}>
-                          Cancel
-                        </button>
-                      </>
-                    ) : (
-                      <Gated
-                        perm="admin"
-                        onClick={() => {
-                          setEditing(u.id);
-                          setEditRoles(u.roles);
-                        }}
-                        aria-label={`Edit roles of ${u.username}`}
-                      >
-                        Edit roles
-                      </Gated>
-                    )}
-                    <Gated perm="admin" onClick={() => void patch(u, { disabled: !u.disabled })} aria-label={`${u.disabled ? "Enable" : "Disable"} ${u.username}`}>
-                      {u.disabled ? "Enable" : "Disable"}
-                    </Gated>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+      <AsyncTable state={users} what="users" empty="No users. Create one above." cols={["User", "Roles", "Status", "Created", "Actions"]}>
+        {(u) => (
+          <tr key={u.id}>
+            <td>{u.username}</td>
+            <td>
+              {editing === u.id ? (
+                <RolePicker value={editRoles} onChange={setEditRoles} legend={`Roles of ${u.username}`} />
+              ) : (
+                u.roles.map((r) => <span key={r} className="tag">{r}</span>)
+              )}
+            </td>
+            <td>
+              <Badge value={u.disabled ? "disabled" : "active"} />
+            </td>
+            <td>{fmtTime(u.created_at)}</td>
+            <td className="row-actions">
+              {editing === u.id ? (
+                <>
+                  <button type="button" className="primary" onClick={() => void patch(u, { roles: editRoles })}>
+                    Save roles
+                  </button>
+                  <button type="button" onClick={() => setEditing(null)}>
+                    Cancel
+                  </button>
+                </>
+              ) : (
+                <Gated
+                  perm="admin"
+                  onClick={() => {
+                    setEditing(u.id);
+                    setEditRoles(u.roles);
+                  }}
+                  aria-label={`Edit roles of ${u.username}`}
+                >
+                  Edit roles
+                </Gated>
+              )}
+              <Gated perm="admin" onClick={() => void patch(u, { disabled: !u.disabled })} aria-label={`${u.disabled ? "Enable" : "Disable"} ${u.username}`}>
+                {u.disabled ? "Enable" : "Disable"}
+              </Gated>
+            </td>
+          </tr>
         )}
-      </Async>
+      </AsyncTable>
     </>
   );
 }
@@ -173,31 +166,24 @@ function Tokens() {
         </div>
       )}
       {error !== null && <ErrorBox error={error} />}
-      <Async state={tokens} what="tokens" isEmpty={(t) => t.length === 0} empty="No API tokens. Create one above for the CLI, CI or MLflow clients (STUDIO_TOKEN / MLFLOW_TRACKING_TOKEN).">
-        {(ts) => (
-          <table className="table">
-            <TableHead cols={["Name", "Prefix", "Created", "Expires", "Last used", "Actions"]} />
-            <tbody>
-              {ts.map((t) => (
-                <tr key={t.id}>
-                  <td>{t.name}</td>
-                  <td>
-                    <code>{t.prefix}</code>
-                  </td>
-                  <td>{fmtTime(t.created_at)}</td>
-                  <td>{t.expires_at ? fmtTime(t.expires_at) : "never"}</td>
-                  <td>{fmtTime(t.last_used_at)}</td>
-                  <td>
-                    <button type="button" className="danger" onClick={() => void revoke(t)} aria-label={`Revoke token ${t.name}`}>
-                      Revoke
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+      <AsyncTable state={tokens} what="tokens" empty="No API tokens. Create one above for the CLI, CI or MLflow clients (STUDIO_TOKEN / MLFLOW_TRACKING_TOKEN)." cols={["Name", "Prefix", "Created", "Expires", "Last used", "Actions"]}>
+        {(t) => (
+          <tr key={t.id}>
+            <td>{t.name}</td>
+            <td>
+              <code>{t.prefix}</code>
+            </td>
+            <td>{fmtTime(t.created_at)}</td>
+            <td>{t.expires_at ? fmtTime(t.expires_at) : "never"}</td>
+            <td>{fmtTime(t.last_used_at)}</td>
+            <td>
+              <button type="button" className="danger" onClick={() => void revoke(t)} aria-label={`Revoke token ${t.name}`}>
+                Revoke
+              </button>
+            </td>
+          </tr>
         )}
-      </Async>
+      </AsyncTable>
     </>
   );
 }

@@ -5,7 +5,7 @@ import { useAuth } from "../lib/auth";
 import { Link, navigate, useLocation } from "../lib/router";
 import { useAsync } from "../lib/useAsync";
 import type { Model, ModelVersion, Project } from "../lib/types";
-import { Async, Badge, ErrorBox, Field, Gated, PageHeader, ProjectOptions, TableHead } from "../components/ui";
+import { Async, AsyncTable, Badge, ErrorBox, Field, Gated, PageHeader, ProjectOptions, TableHead } from "../components/ui";
 import { fmtBytes, fmtNum, fmtTime } from "../lib/format";
 import { useAction } from "../lib/useAction";
 
@@ -29,43 +29,36 @@ export function ModelsPage() {
         <label htmlFor="model-search">Search models</label>
         <input id="model-search" type="search" value={q} onChange={(e) => setQ(e.target.value)} placeholder="name contains…" />
       </div>
-      <Async
+      <AsyncTable
         state={list}
         what="models"
-        isEmpty={(m) => m.length === 0}
         empty={q ? "No model matches this search." : "No models yet. Click “Register a model version” to upload an MLflow model package (MLmodel + model file)."}
+        cols={["Model", "Latest versions", "Aliases", "Description", "Updated"]}
       >
-        {(models) => (
-          <table className="table">
-            <TableHead cols={["Model", "Latest versions", "Aliases", "Description", "Updated"]} />
-            <tbody>
-              {models.map((m) => (
-                <tr key={m.id}>
-                  <td>
-                    <Link to={`/models/${enc(m.name)}`}>{m.name}</Link>
-                  </td>
-                  <td>
-                    {m.latest_versions.map((v) => (
-                      <span key={v.version} className="tag">
-                        v{v.version} {v.stage}
-                      </span>
-                    ))}
-                  </td>
-                  <td>
-                    {Object.entries(m.aliases ?? {}).map(([a, v]) => (
-                      <span key={a} className="tag">
-                        @{a}→v{v}
-                      </span>
-                    ))}
-                  </td>
-                  <td>{m.description}</td>
-                  <td>{fmtTime(m.updated_at)}</td>
-                </tr>
+        {(m) => (
+          <tr key={m.id}>
+            <td>
+              <Link to={`/models/${enc(m.name)}`}>{m.name}</Link>
+            </td>
+            <td>
+              {m.latest_versions.map((v) => (
+                <span key={v.version} className="tag">
+                  v{v.version} {v.stage}
+                </span>
               ))}
-            </tbody>
-          </table>
+            </td>
+            <td>
+              {Object.entries(m.aliases ?? {}).map(([a, v]) => (
+                <span key={a} className="tag">
+                  @{a}→v{v}
+                </span>
+              ))}
+            </td>
+            <td>{m.description}</td>
+            <td>{fmtTime(m.updated_at)}</td>
+          </tr>
         )}
-      </Async>
+      </AsyncTable>
     </section>
   );
 }
@@ -242,29 +235,22 @@ export function ModelDetailPage({ name }: { name: string }) {
         )}
       </Async>
       <h2>Versions</h2>
-      <Async state={versions} what="versions" isEmpty={(v) => v.length === 0} empty="No versions yet. Click “New version” to upload a package.">
-        {(vs) => (
-          <table className="table">
-            <TableHead cols={["Version", "Stage", "Aliases", "Flavor", "Created", "By"]} />
-            <tbody>
-              {vs.map((v) => (
-                <tr key={v.version}>
-                  <td>
-                    <Link to={`/models/${enc(name)}/versions/${v.version}`}>v{v.version}</Link>
-                  </td>
-                  <td>
-                    <Badge value={v.stage} />
-                  </td>
-                  <td>{v.aliases.map((a) => `@${a}`).join(" ")}</td>
-                  <td>{v.flavor || "—"}</td>
-                  <td>{fmtTime(v.created_at)}</td>
-                  <td>{v.created_by}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+      <AsyncTable state={versions} what="versions" empty="No versions yet. Click “New version” to upload a package." cols={["Version", "Stage", "Aliases", "Flavor", "Created", "By"]}>
+        {(v) => (
+          <tr key={v.version}>
+            <td>
+              <Link to={`/models/${enc(name)}/versions/${v.version}`}>v{v.version}</Link>
+            </td>
+            <td>
+              <Badge value={v.stage} />
+            </td>
+            <td>{v.aliases.map((a) => `@${a}`).join(" ")}</td>
+            <td>{v.flavor || "—"}</td>
+            <td>{fmtTime(v.created_at)}</td>
+            <td>{v.created_by}</td>
+          </tr>
         )}
-      </Async>
+      </AsyncTable>
     </section>
   );
 }

@@ -4,7 +4,7 @@ import { api, enc, listAll, type Page } from "../lib/api";
 import { Link } from "../lib/router";
 import { useAsync } from "../lib/useAsync";
 import type { AlarmRule, Monitor, Project } from "../lib/types";
-import { Async, Badge, ErrorBox, Gated, PageHeader, TableHead } from "../components/ui";
+import { Async, AsyncTable, Badge, ErrorBox, Gated, PageHeader, TableHead } from "../components/ui";
 import { fmtNum, fmtTime } from "../lib/format";
 import { useAction } from "../lib/useAction";
 
@@ -101,37 +101,30 @@ function AlarmTable({ state }: { state: ReturnType<typeof useAsync<AlarmRule[]>>
   return (
     <>
       {error !== null && <ErrorBox error={error} />}
-      <Async state={state} what="alarm rules" isEmpty={(r) => r.length === 0} empty="No alarm rules. Each new monitor gets the default rules; monitoring_team or admin can add more (POST /api/v1/alarms/rules).">
-        {(rs) => (
-          <table className="table">
-            <TableHead cols={["Rule", "Kind", "Threshold", "State", "Reason", "Acknowledgement"]} />
-            <tbody>
-              {rs.map((r) => (
-                <tr key={r.id}>
-                  <td>{r.name || r.kind}</td>
-                  <td>{r.kind}</td>
-                  <td>{fmtNum(r.threshold)}</td>
-                  <td>
-                    <Badge value={r.state} />
-                  </td>
-                  <td>{r.state_reason || "—"}</td>
-                  <td>
-                    {r.state !== "ALARM" ? (
-                      "—"
-                    ) : r.acknowledged ? (
-                      "acknowledged"
-                    ) : (
-                      <Gated perm="manage_alerts" onClick={() => void ack(r)} aria-label={`Acknowledge ${r.name || r.kind}`}>
-                        Acknowledge
-                      </Gated>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+      <AsyncTable state={state} what="alarm rules" empty="No alarm rules. Each new monitor gets the default rules; monitoring_team or admin can add more (POST /api/v1/alarms/rules)." cols={["Rule", "Kind", "Threshold", "State", "Reason", "Acknowledgement"]}>
+        {(r) => (
+          <tr key={r.id}>
+            <td>{r.name || r.kind}</td>
+            <td>{r.kind}</td>
+            <td>{fmtNum(r.threshold)}</td>
+            <td>
+              <Badge value={r.state} />
+            </td>
+            <td>{r.state_reason || "—"}</td>
+            <td>
+              {r.state !== "ALARM" ? (
+                "—"
+              ) : r.acknowledged ? (
+                "acknowledged"
+              ) : (
+                <Gated perm="manage_alerts" onClick={() => void ack(r)} aria-label={`Acknowledge ${r.name || r.kind}`}>
+                  Acknowledge
+                </Gated>
+              )}
+            </td>
+          </tr>
         )}
-      </Async>
+      </AsyncTable>
     </>
   );
 }
@@ -187,34 +180,27 @@ export function MonitorDetailPage({ id }: { id: string }) {
       </Async>
       {runError !== null && <ErrorBox error={runError} />}
       <h2>Drift reports</h2>
-      <Async state={reports} what="reports" isEmpty={(r) => r.length === 0} empty="No reports yet. Click “Run check now” (or wait for the schedule).">
-        {(rs) => (
-          <table className="table compact">
-            <TableHead cols={["Report", "Status", "Dataset drift", "Drifted features", "Rows", "Trigger"]} />
-            <tbody>
-              {rs.map((r) => (
-                <tr key={r.id} className={r.id === current ? "current" : ""}>
-                  <td>
-                    <button type="button" className="link" onClick={() => setReportId(r.id)} aria-pressed={r.id === current}>
-                      {fmtTime(r.created_at)}
-                    </button>
-                  </td>
-                  <td>
-                    <Badge value={r.status} />
-                    {r.error ? <div className="muted">{r.error}</div> : null}
-                  </td>
-                  <td>{r.status === "succeeded" ? <Badge value={r.dataset_drift ? "DRIFT" : "NO DRIFT"} /> : "—"}</td>
-                  <td>
-                    {r.drifted_features}/{r.total_features} ({fmtNum(r.drift_share, 3)})
-                  </td>
-                  <td>{r.current_rows}</td>
-                  <td>{r.trigger}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+      <AsyncTable state={reports} what="reports" empty="No reports yet. Click “Run check now” (or wait for the schedule)." cols={["Report", "Status", "Dataset drift", "Drifted features", "Rows", "Trigger"]} className="table compact">
+        {(r) => (
+          <tr key={r.id} className={r.id === current ? "current" : ""}>
+            <td>
+              <button type="button" className="link" onClick={() => setReportId(r.id)} aria-pressed={r.id === current}>
+                {fmtTime(r.created_at)}
+              </button>
+            </td>
+            <td>
+              <Badge value={r.status} />
+              {r.error ? <div className="muted">{r.error}</div> : null}
+            </td>
+            <td>{r.status === "succeeded" ? <Badge value={r.dataset_drift ? "DRIFT" : "NO DRIFT"} /> : "—"}</td>
+            <td>
+              {r.drifted_features}/{r.total_features} ({fmtNum(r.drift_share, 3)})
+            </td>
+            <td>{r.current_rows}</td>
+            <td>{r.trigger}</td>
+          </tr>
         )}
-      </Async>
+      </AsyncTable>
       <Async state={report} what="report">
         {(r) => (r && r.report?.features ? <FeatureResults features={r.report.features} /> : null)}
       </Async>

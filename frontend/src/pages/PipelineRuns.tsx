@@ -4,7 +4,7 @@ import { useFeature } from "../lib/capabilities";
 import { Link } from "../lib/router";
 import { useAsync } from "../lib/useAsync";
 import type { Run, StageRun } from "../lib/types";
-import { Async, Badge, ErrorBox, Gated, TableHead } from "../components/ui";
+import { AsyncTable, Badge, ErrorBox, Gated, TableHead } from "../components/ui";
 import { fmtDuration, fmtTime } from "../lib/format";
 import { useAction } from "../lib/useAction";
 
@@ -95,31 +95,24 @@ export function PipelineRunsPanel({
         </Gated>
       </div>
       {startError !== null && <ErrorBox error={startError} />}
-      <Async state={runs} what="runs" isEmpty={(r) => r.length === 0} empty="No runs of this pipeline yet. Click “Run pipeline” to start one.">
-        {(rs) => (
-          <table className="table compact">
-            <TableHead cols={["Run", "Status", "Started", "Show on graph"]} />
-            <tbody>
-              {rs.map((r) => (
-                <tr key={r.id}>
-                  <td>
-                    <Link to={`/runs/${enc(r.id)}`}>{r.id.slice(-8)}</Link>
-                  </td>
-                  <td>
-                    <Badge value={r.status} />
-                  </td>
-                  <td>{fmtTime(r.started_at ?? r.created_at)}</td>
-                  <td>
-                    <button type="button" onClick={() => setSelected(r.id === selected ? null : r.id)} aria-pressed={r.id === selected}>
-                      {r.id === selected ? "Hide" : "Colour graph"}
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+      <AsyncTable state={runs} what="runs" empty="No runs of this pipeline yet. Click “Run pipeline” to start one." cols={["Run", "Status", "Started", "Show on graph"]} className="table compact">
+        {(r) => (
+          <tr key={r.id}>
+            <td>
+              <Link to={`/runs/${enc(r.id)}`}>{r.id.slice(-8)}</Link>
+            </td>
+            <td>
+              <Badge value={r.status} />
+            </td>
+            <td>{fmtTime(r.started_at ?? r.created_at)}</td>
+            <td>
+              <button type="button" onClick={() => setSelected(r.id === selected ? null : r.id)} aria-pressed={r.id === selected}>
+                {r.id === selected ? "Hide" : "Colour graph"}
+              </button>
+            </td>
+          </tr>
         )}
-      </Async>
+      </AsyncTable>
       {run && <StagesTable run={run} />}
     </section>
   );

@@ -5,7 +5,7 @@ import { useFeature } from "../lib/capabilities";
 import { Link, navigate } from "../lib/router";
 import { useAsync } from "../lib/useAsync";
 import type { Deployment, Model, Project, Run } from "../lib/types";
-import { Async, Badge, ErrorBox, Field, Gated, PageHeader, TableHead } from "../components/ui";
+import { Async, AsyncTable, Badge, ErrorBox, Field, Gated, PageHeader, TableHead } from "../components/ui";
 import { fmtTime } from "../lib/format";
 import { useAction } from "../lib/useAction";
 
@@ -26,37 +26,30 @@ export function ProjectsPage() {
         <label htmlFor="project-search">Search projects</label>
         <input id="project-search" type="search" value={q} onChange={(e) => setQ(e.target.value)} placeholder="name or description" />
       </div>
-      <Async
+      <AsyncTable
         state={list}
         what="projects"
-        isEmpty={(p) => p.length === 0}
         empty={q ? "No project matches this search." : can("create") ? "No projects yet. Click “New project” to create the first one." : "No projects yet. Ask an ml_engineer, data_engineer or admin to create one."}
+        cols={["Name", "Description", "Owner", "Tags", "Created"]}
       >
-        {(projects) => (
-          <table className="table">
-            <TableHead cols={["Name", "Description", "Owner", "Tags", "Created"]} />
-            <tbody>
-              {projects.map((p) => (
-                <tr key={p.id}>
-                  <td>
-                    <Link to={`/projects/${enc(p.name)}`}>{p.name}</Link>
-                  </td>
-                  <td>{p.description}</td>
-                  <td>{p.owner}</td>
-                  <td>
-                    {Object.entries(p.tags ?? {}).map(([k, v]) => (
-                      <span key={k} className="tag">
-                        {k}={v}
-                      </span>
-                    ))}
-                  </td>
-                  <td>{fmtTime(p.created_at)}</td>
-                </tr>
+        {(p) => (
+          <tr key={p.id}>
+            <td>
+              <Link to={`/projects/${enc(p.name)}`}>{p.name}</Link>
+            </td>
+            <td>{p.description}</td>
+            <td>{p.owner}</td>
+            <td>
+              {Object.entries(p.tags ?? {}).map(([k, v]) => (
+                <span key={k} className="tag">
+                  {k}={v}
+                </span>
               ))}
-            </tbody>
-          </table>
+            </td>
+            <td>{fmtTime(p.created_at)}</td>
+          </tr>
         )}
-      </Async>
+      </AsyncTable>
     </section>
   );
 }
