@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, expect, test, vi } from "vitest";
 import { cleanup, fireEvent, render, screen } from "@testing-library/react";
 import { AuthProvider, useAuth } from "../lib/auth";
-import { Async, Gated } from "./ui";
+import { Async, AsyncTable, Gated } from "./ui";
 import { ApiError } from "../lib/api";
 
 function respond(body: unknown, status = 200) {
@@ -86,4 +86,28 @@ test("Async shows loading, then error with retry, then the empty state", () => {
     </Async>,
   );
   expect(screen.getByText("Create one first.")).toBeTruthy();
+});
+
+test("AsyncTable shows the empty text for no rows, else column headers and one row per item", () => {
+  const reload = vi.fn();
+  const row = (n: number) => (
+    <tr key={n}>
+      <td>item {n}</td>
+    </tr>
+  );
+  const { rerender } = render(
+    <AsyncTable state={{ data: [] as number[], error: undefined, loading: false, reload }} what="items" empty="No items yet." cols={["Item"]}>
+      {row}
+    </AsyncTable>,
+  );
+  expect(screen.getByText("No items yet.")).toBeTruthy();
+  expect(screen.queryByRole("table")).toBeNull();
+  rerender(
+    <AsyncTable state={{ data: [1, 2], error: undefined, loading: false, reload }} what="items" empty="No items yet." cols={["Item"]} className="table compact">
+      {row}
+    </AsyncTable>,
+  );
+  expect(screen.getByRole("table").className).toBe("table compact");
+  expect(screen.getByRole("columnheader", { name: "Item" }).getAttribute("scope")).toBe("col");
+  expect(screen.getAllByRole("cell").map((c) => c.textContent)).toEqual(["item 1", "item 2"]);
 });

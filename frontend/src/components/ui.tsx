@@ -149,3 +149,60 @@ export function Kpi({ label, value, sub }: { label: string; value: ReactNode; su
     </section>
   );
 }
+
+// The header row of a data table: one column header per label.
+export function TableHead({ cols }: { cols: string[] }) {
+  return (
+    <thead>
+      <tr>
+        {cols.map((c) => (
+          <th key={c} scope="col">
+            {c}
+          </th>
+        ))}
+      </tr>
+    </thead>
+  );
+}
+
+// The options of a project <select>: a "— choose —" placeholder, then one option per project name.
+export function ProjectOptions({ projects }: { projects: readonly { id: string; name: string }[] }) {
+  return (
+    <>
+      <option value="">— choose —</option>
+      {projects.map((p) => (
+        <option key={p.id} value={p.name}>
+          {p.name}
+        </option>
+      ))}
+    </>
+  );
+}
+
+// Loading / error / empty for one list request, then a table with one row per item.
+export function AsyncTable<T>({
+  state,
+  what,
+  empty,
+  cols,
+  className = "table",
+  children,
+}: {
+  state: AsyncState<T[]>;
+  what: string;
+  empty: ReactNode;
+  cols: string[];
+  className?: string;
+  children: (item: T) => ReactNode;
+}) {
+  return (
+    <Async state={state} what={what} isEmpty={(rows) => rows.length === 0} empty={empty}>
+      {(rows) => (
+        <table className={className}>
+          <TableHead cols={cols} />
+          <tbody>{rows.map((item) => children(item))}</tbody>
+        </table>
+      )}
+    </Async>
+  );
+}

@@ -4,8 +4,9 @@ import { useAuth } from "../lib/auth";
 import { useAsync } from "../lib/useAsync";
 import { ROLES } from "../lib/rbac";
 import type { Token, User } from "../lib/types";
-import { Async, Badge, ErrorBox, Field, Gated, PageHeader } from "../components/ui";
+import { AsyncTable, Badge, ErrorBox, Field, Gated, PageHeader } from "../components/ui";
 import { fmtTime } from "../lib/format";
+import { useAction } from "../lib/useAction";
 
 export function AdminPage() {
   const { can } = useAuth();
@@ -40,32 +41,25 @@ function Users() {
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
   const [roles, setRoles] = useState<string[]>([]);
-  const [error, setError] = useState<unknown>(null);
+  const { error, run: perform } = useAction();
   const [editing, setEditing] = useState<string | null>(null);
   const [editRoles, setEditRoles] = useState<string[]>([]);
-  const create = async (e: FormEvent) => {
+  const create = (e: FormEvent) => {
     e.preventDefault();
-    setError(null);
-    try {
+    return perform(async () => {
       await api.post("/api/v1/users", { username, password, roles });
       setUsername("");
       setPassword("");
       setRoles([]);
       users.reload();
-    } catch (err) {
-      setError(err);
-    }
+    });
   };
-  const patch = async (u: User, body: Record<string, unknown>) => {
-    setError(null);
-    try {
+  const patch = (u: User, body: Record<string, unknown>) =>
+    perform(async () => {
       await api.patch(`/api/v1/users/${enc(u.id)}`, body);
       setEditing(null);
       users.reload();
-    } catch (err) {
-      setError(err);
-    }
-  };
+    });
   return (
     <>
       <h2>Users and role bindings</h2>
@@ -81,65 +75,50 @@ function Users() {
         </button>
       </form>
       {error !== null && <ErrorBox error={error} />}
-      <Async state={users} what="users" isEmpty={(u) => u.length === 0} empty="No users. Create one above.">
-        {(us) => (
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">User</th>
-                <th scope="col">Roles</th>
-                <th scope="col">Status</th>
-                <th scope="col">Created</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {us.map((u) => (
-                <tr key={u.id}>
-                  <td>{u.username}</td>
-                  <td>
-                    {editing === u.id ? (
-                      <RolePicker value={editRoles} onChange={setEditRoles} legend={`Roles of ${u.username}`} />
-                    ) : (
-                      u.roles.map((r) => <span key={r} className="tag">{r}</span>)
-                    )}
-                  </td>
-                  <td>
-                    <Badge value={u.disabled ? "disabled" : "active"} />
-                  </td>
-                  <td>{fmtTime(u.created_at)}</td>
-                  <td className="row-actions">
-                    {editing === u.id ? (
-                      <>
-                        <button type="button" className="primary" onClick={() => void patch(u, { roles: editRoles })}>
-                          Save roles
-                        </button>
-                        <button type="button" onClick={() => setEditing(null)}>
-                          Cancel
-                        </button>
-                      </>
-                    ) : (
-                      <Gated
-                        perm="admin"
-                        onClick={() => {
-                          setEditing(u.id);
-                          setEditRoles(u.roles);
-                        }}
-                        aria-label={`Edit roles of ${u.username}`}
-                      >
-                        Edit roles
-                      </Gated>
-                    )}
-                    <Gated perm="admin" onClick={() => void patch(u, { disabled: !u.disabled })} aria-label={`${u.disabled ? "Enable" : "Disable"} ${u.username}`}>
-                      {u.disabled ? "Enable" : "Disable"}
-                    </Gated>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+      <AsyncTable state={users} what="users" empty="No users. Create one above." cols={["User", "Roles", "Status", "Created", "Actions"]}>
+        {(u) => (
+          <tr key={u.id}>
+            <td>{u.username}</td>
+            <td>
+              {editing === u.id ? (
+                <RolePicker value={editRoles} onChange={setEditRoles} legend={`Roles of ${u.username}`} />
+              ) : (
+                u.roles.map((r) => <span key={r} className="tag">{r}</span>)
+              )}
+            </td>
+            <td>
+              <Badge value={u.disabled ? "disabled" : "active"} />
+            </td>
+            <td>{fmtTime(u.created_at)}</td>
+            <td className="row-actions">
+              {editing === u.id ? (
+                <>
+                  <button type="button" className="primary" onClick={() => void patch(u, { roles: editRoles })}>
+                    Save roles
+                  </button>
+                  <button type="button" onClick={() => setEditing(null)}>
+                    Cancel
+                  </button>
+                </>
+              ) : (
+                <Gated
+                  perm="admin"
+                  onClick={() => {
+                    setEditing(u.id);
+                    setEditRoles(u.roles);
+                  }}
+                  aria-label={`Edit roles of ${u.username}`}
+                >
+                  Edit roles
+                </Gated>
+              )}
+              <Gated perm="admin" onClick={() => void patch(u, { disabled: !u.disabled })} aria-label={`${u.disabled ? "Enable" : "Disable"} ${u.username}`}>
+                {u.disabled ? "Enable" : "Disable"}
+              </Gated>
+            </td>
+          </tr>
         )}
-      </Async>
+      </AsyncTable>
     </>
   );
 }
@@ -149,30 +128,23 @@ function Tokens() {
   const [name, setName] = useState("");
   const [days, setDays] = useState("90");
   const [secret, setSecret] = useState<string | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const create = async (e: FormEvent) => {
+  const { error, run: perform } = useAction();
+  const create = (e: FormEvent) => {
     e.preventDefault();
-    setError(null);
-    try {
+    return perform(async () => {
       const body: Record<string, unknown> = { name };
       if (days) body.expires_in_days = Number(days);
       const t = await api.post<Token & { token: string }>("/api/v1/tokens", body);
       setSecret(t.token);
       setName("");
       tokens.reload();
-    } catch (err) {
-      setError(err);
-    }
+    });
   };
-  const revoke = async (t: Token) => {
-    setError(null);
-    try {
+  const revoke = (t: Token) =>
+    perform(async () => {
       await api.del(`/api/v1/tokens/${enc(t.id)}`);
       tokens.reload();
-    } catch (err) {
-      setError(err);
-    }
-  };
+    });
   return (
     <>
       <h2>Your API tokens</h2>
@@ -194,40 +166,24 @@ function Tokens() {
         </div>
       )}
       {error !== null && <ErrorBox error={error} />}
-      <Async state={tokens} what="tokens" isEmpty={(t) => t.length === 0} empty="No API tokens. Create one above for the CLI, CI or MLflow clients (STUDIO_TOKEN / MLFLOW_TRACKING_TOKEN).">
-        {(ts) => (
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Prefix</th>
-                <th scope="col">Created</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Last used</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {ts.map((t) => (
-                <tr key={t.id}>
-                  <td>{t.name}</td>
-                  <td>
-                    <code>{t.prefix}</code>
-                  </td>
-                  <td>{fmtTime(t.created_at)}</td>
-                  <td>{t.expires_at ? fmtTime(t.expires_at) : "never"}</td>
-                  <td>{fmtTime(t.last_used_at)}</td>
-                  <td>
-                    <button type="button" className="danger" onClick={() => void revoke(t)} aria-label={`Revoke token ${t.name}`}>
-                      Revoke
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+      <AsyncTable state={tokens} what="tokens" empty="No API tokens. Create one above for the CLI, CI or MLflow clients (STUDIO_TOKEN / MLFLOW_TRACKING_TOKEN)." cols={["Name", "Prefix", "Created", "Expires", "Last used", "Actions"]}>
+        {(t) => (
+          <tr key={t.id}>
+            <td>{t.name}</td>
+            <td>
+              <code>{t.prefix}</code>
+            </td>
+            <td>{fmtTime(t.created_at)}</td>
+            <td>{t.expires_at ? fmtTime(t.expires_at) : "never"}</td>
+            <td>{fmtTime(t.last_used_at)}</td>
+            <td>
+              <button type="button" className="danger" onClick={() => void revoke(t)} aria-label={`Revoke token ${t.name}`}>
+                Revoke
+              </button>
+            </td>
+          </tr>
         )}
-      </Async>
+      </AsyncTable>
     </>
   );
 }

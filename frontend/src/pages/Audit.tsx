@@ -2,7 +2,7 @@ import { useState, type FormEvent } from "react";
 import { api } from "../lib/api";
 import { useAsync } from "../lib/useAsync";
 import type { AuditEvent } from "../lib/types";
-import { Async, Badge, Field, PageHeader, Pager } from "../components/ui";
+import { Async, Badge, Field, PageHeader, Pager, TableHead } from "../components/ui";
 import { fmtTime } from "../lib/format";
 
 // key=value pairs, long ids and hashes shortened; the full JSON is in the cell's title.
@@ -19,16 +19,7 @@ export function summarize(details: Record<string, unknown>): string {
 export function AuditTable({ events }: { events: AuditEvent[] }) {
   return (
     <table className="table">
-      <thead>
-        <tr>
-          <th scope="col">#</th>
-          <th scope="col">Time</th>
-          <th scope="col">Actor</th>
-          <th scope="col">Action</th>
-          <th scope="col">Resource</th>
-          <th scope="col">Details</th>
-        </tr>
-      </thead>
+      <TableHead cols={["#", "Time", "Actor", "Action", "Resource", "Details"]} />
       <tbody>
         {events.map((e) => (
           <tr key={e.id}>

@@ -6,10 +6,11 @@ import { Link } from "../lib/router";
 import { useAsync } from "../lib/useAsync";
 import { deployPermission } from "../lib/rbac";
 import type { Deployment, Model, Project, Run } from "../lib/types";
-import { Async, Badge, ErrorBox, Field, Gated, PageHeader } from "../components/ui";
+import { Async, Badge, ErrorBox, Field, Gated, PageHeader, ProjectOptions, TableHead } from "../components/ui";
 import { fmtNum, fmtTime } from "../lib/format";
-import { DeploymentsTable, RunsTable } from "./Projects";
+import { DeploymentCells, DeploymentsTable, RunsTable } from "./Projects";
 import { StagesTable, isTerminal, useRun } from "./PipelineRuns";
+import { useAction } from "../lib/useAction";
 
 interface Environment {
   name: string;
@@ -84,23 +85,20 @@ function RequestDeployment({ projects, defaultProject, onDone }: { projects: Pro
   const [version, setVersion] = useState("");
   const [environment, setEnvironment] = useState("");
   const [strategy, setStrategy] = useState("");
-  const [error, setError] = useState<unknown>(null);
+  const { error, run: perform } = useAction();
   const [created, setCreated] = useState<Deployment | null>(null);
   const perm = deployPermission(environment || "dev");
   const env = envs.data?.find((e) => e.name === environment);
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault();
-    setError(null);
-    try {
+    return perform(async () => {
       const body: Record<string, unknown> = { project: proj, model, environment };
       if (strategy) body.strategy = strategy;
       if (/^\d+$/.test(version)) body.version = version;
       else body.alias = version;
       setCreated(await api.post<Deployment>("/api/v1/deployments", body));
       onDone();
-    } catch (err) {
-      setError(err);
-    }
+    });
   };
   return (
     <form className="card form" onSubmit={submit} aria-label="Request a deployment">
@@ -109,12 +107,7 @@ function RequestDeployment({ projects, defaultProject, onDone }: { projects: Pro
         <Field label="Project">
           {(id) => (
             <select id={id} value={proj} onChange={(e) => setProject(e.target.value)} required>
-              <option value="">— choose —</option>
-              {projects.map((p) => (
-                <option key={p.id} value={p.name}>
-                  {p.name}
-                </option>
-              ))}
+              <ProjectOptions projects={projects} />
             </select>
           )}
         </Field>
@@ -189,26 +182,11 @@ const approverOf = (a: { approved_by?: string; user?: string }) => a.approved_by
 function Approvals({ deployments, onDone }: { deployments: Deployment[]; onDone: () => void }) {
   return (
     <table className="table">
-      <thead>
-        <tr>
-          <th scope="col">Deployment</th>
-          <th scope="col">Model</th>
-          <th scope="col">Environment</th>
-          <th scope="col">Requested by</th>
-          <th scope="col">Approvals</th>
-          <th scope="col">Decision</th>
-        </tr>
-      </thead>
+      <TableHead cols={["Deployment", "Model", "Environment", "Requested by", "Approvals", "Decision"]} />
       <tbody>
         {deployments.map((d) => (
           <tr key={d.id}>
-            <td>
-              <Link to={`/deployments/${enc(d.id)}`}>{d.id.slice(-8)}</Link>
-            </td>
-            <td>
-              {d.model ?? d.model_name} {d.version !== undefined ? `v${d.version}` : d.alias ? `@${d.alias}` : ""}
-            </td>
-            <td>{d.environment}</td>
+            <DeploymentCells d={d} />
             <td>{d.requested_by ?? d.created_by}</td>
             <td>
               {(d.approvals ?? []).filter((a) => (a.decision ?? "approve") === "approve").length}
@@ -227,19 +205,15 @@ function Approvals({ deployments, onDone }: { deployments: Deployment[]; onDone:
 function Decide({ deployment, onDone }: { deployment: Deployment; onDone: () => void }) {
   const { me } = useAuth();
   const [comment, setComment] = useState("");
-  const [error, setError] = useState<unknown>(null);
+  const { error, run: perform } = useAction();
   const requester = deployment.requested_by ?? deployment.created_by;
   const own = requester === me?.username;
   const already = (deployment.approvals ?? []).some((a) => approverOf(a) === me?.username);
-  const decide = async (what: "approve" | "reject") => {
-    setError(null);
-    try {
+  const decide = (what: "approve" | "reject") =>
+    perform(async () => {
       await api.post(`/api/v1/deployments/${enc(deployment.id)}/${what}`, { comment });
       onDone();
-    } catch (e) {
-      setError(e);
-    }
-  };
+    });
   const why = own ? "You requested this deployment: someone else must approve it" : already ? "You already approved it" : undefined;
   return (
     <div className="decide">
@@ -260,16 +234,12 @@ function Decide({ deployment, onDone }: { deployment: Deployment; onDone: () => 
 
 export function RunDetailPage({ id }: { id: string }) {
   const { run, error, reload } = useRun(id);
-  const [cancelError, setCancelError] = useState<unknown>(null);
-  const cancel = async () => {
-    setCancelError(null);
-    try {
+  const { error: cancelError, run: perform } = useAction();
+  const cancel = () =>
+    perform(async () => {
       await api.post(`/api/v1/runs/${enc(id)}/cancel`, {});
       reload();
-    } catch (e) {
-      setCancelError(e);
-    }
-  };
+    });
   if (error) return <ErrorBox error={error} retry={reload} />;
   if (!run) return <p role="status">Loading run…</p>;
   return (
@@ -325,16 +295,12 @@ export function DeploymentDetailPage({ id }: { id: string }) {
     const t = setTimeout(d.reload, 1500);
     return () => clearTimeout(t);
   }, [status, d.data, d.reload]);
-  const [error, setError] = useState<unknown>(null);
-  const rollback = async () => {
-    setError(null);
-    try {
+  const { error, run: perform } = useAction();
+  const rollback = () =>
+    perform(async () => {
       await api.post(`/api/v1/deployments/${enc(id)}/rollback`, {});
       d.reload();
-    } catch (e) {
-      setError(e);
-    }
-  };
+    });
   return (
     <section>
       <p className="breadcrumb">
@@ -469,16 +435,7 @@ function LiveSlots({ live }: { live?: { target?: string; slots?: Record<string, 
   return (
     <table className="table compact">
       <caption>Live slots ({live?.target ?? "target"})</caption>
-      <thead>
-        <tr>
-          <th scope="col">Slot</th>
-          <th scope="col">Requests</th>
-          <th scope="col">Errors</th>
-          <th scope="col">Error rate</th>
-          <th scope="col">p50 ms</th>
-          <th scope="col">p99 ms</th>
-        </tr>
-      </thead>
+      <TableHead cols={["Slot", "Requests", "Errors", "Error rate", "p50 ms", "p99 ms"]} />
       <tbody>
         {slots.map(([name, m]) => (
           <tr key={name}>

@@ -1,24 +1,18 @@
 import { useState, type FormEvent } from "react";
 import { useAuth } from "../lib/auth";
 import { ErrorBox } from "../components/ui";
+import { useAction } from "../lib/useAction";
 
 export function LoginPage() {
   const { login } = useAuth();
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: FormEvent) => {
+  const { error, busy, run: perform } = useAction();
+  const submit = (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    return perform(async () => {
       await login(username, password);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <main className="login" id="main">

@@ -5,8 +5,9 @@ import { useAuth } from "../lib/auth";
 import { Link, navigate, useLocation } from "../lib/router";
 import { useAsync } from "../lib/useAsync";
 import type { Model, ModelVersion, Project } from "../lib/types";
-import { Async, Badge, ErrorBox, Field, Gated, PageHeader } from "../components/ui";
+import { Async, AsyncTable, Badge, ErrorBox, Field, Gated, PageHeader, ProjectOptions, TableHead } from "../components/ui";
 import { fmtBytes, fmtNum, fmtTime } from "../lib/format";
+import { useAction } from "../lib/useAction";
 
 const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
@@ -28,51 +29,36 @@ export function ModelsPage() {
         <label htmlFor="model-search">Search models</label>
         <input id="model-search" type="search" value={q} onChange={(e) => setQ(e.target.value)} placeholder="name contains…" />
       </div>
-      <Async
+      <AsyncTable
         state={list}
         what="models"
-        isEmpty={(m) => m.length === 0}
         empty={q ? "No model matches this search." : "No models yet. Click “Register a model version” to upload an MLflow model package (MLmodel + model file)."}
+        cols={["Model", "Latest versions", "Aliases", "Description", "Updated"]}
       >
-        {(models) => (
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Model</th>
-                <th scope="col">Latest versions</th>
-                <th scope="col">Aliases</th>
-                <th scope="col">Description</th>
-                <th scope="col">Updated</th>
-              </tr>
-            </thead>
-            <tbody>
-              {models.map((m) => (
-                <tr key={m.id}>
-                  <td>
-                    <Link to={`/models/${enc(m.name)}`}>{m.name}</Link>
-                  </td>
-                  <td>
-                    {m.latest_versions.map((v) => (
-                      <span key={v.version} className="tag">
-                        v{v.version} {v.stage}
-                      </span>
-                    ))}
-                  </td>
-                  <td>
-                    {Object.entries(m.aliases ?? {}).map(([a, v]) => (
-                      <span key={a} className="tag">
-                        @{a}→v{v}
-                      </span>
-                    ))}
-                  </td>
-                  <td>{m.description}</td>
-                  <td>{fmtTime(m.updated_at)}</td>
-                </tr>
+        {(m) => (
+          <tr key={m.id}>
+            <td>
+              <Link to={`/models/${enc(m.name)}`}>{m.name}</Link>
+            </td>
+            <td>
+              {m.latest_versions.map((v) => (
+                <span key={v.version} className="tag">
+                  v{v.version} {v.stage}
+                </span>
               ))}
-            </tbody>
-          </table>
+            </td>
+            <td>
+              {Object.entries(m.aliases ?? {}).map(([a, v]) => (
+                <span key={a} className="tag">
+                  @{a}→v{v}
+                </span>
+              ))}
+            </td>
+            <td>{m.description}</td>
+            <td>{fmtTime(m.updated_at)}</td>
+          </tr>
         )}
-      </Async>
+      </AsyncTable>
     </section>
   );
 }
@@ -128,8 +114,7 @@ function RegisterVersion({ defaultProject, defaultModel, onDone }: { defaultProj
   const [description, setDescription] = useState("");
   const [files, setFiles] = useState<PackageFile[]>([]);
   const [progress, setProgress] = useState<{ sent: number; total: number } | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { error, busy, run: perform } = useAction();
 
   const pick = (list: FileList | null) => {
     const out: PackageFile[] = [];
@@ -142,11 +127,9 @@ function RegisterVersion({ defaultProject, defaultModel, onDone }: { defaultProj
     setFiles(out);
   };
 
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault();
-    setError(null);
-    setBusy(true);
-    try {
+    return perform(async () => {
       const pkg = await readPackage(files);
       const proj = project || projects.data?.[0]?.name;
       if (!proj) throw new Error("pick a project (create one on the Projects page first)");
@@ -170,11 +153,7 @@ function RegisterVersion({ defaultProject, defaultModel, onDone }: { defaultProj
       };
       if (description) body.description = description;
       onDone(await api.post<ModelVersion>(`/api/v1/models/${enc(name)}/versions`, body));
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   const pct = progress && progress.total > 0 ? Math.round((100 * progress.sent) / progress.total) : 0;
   return (
@@ -184,12 +163,7 @@ function RegisterVersion({ defaultProject, defaultModel, onDone }: { defaultProj
       <Field label="Project">
         {(id) => (
           <select id={id} value={project} onChange={(e) => setProject(e.target.value)} required>
-            <option value="">— choose —</option>
-            {(projects.data ?? []).map((p) => (
-              <option key={p.id} value={p.name}>
-                {p.name}
-              </option>
-            ))}
+            <ProjectOptions projects={projects.data ?? []} />
           </select>
         )}
       </Field>
@@ -261,38 +235,22 @@ export function ModelDetailPage({ name }: { name: string }) {
         )}
       </Async>
       <h2>Versions</h2>
-      <Async state={versions} what="versions" isEmpty={(v) => v.length === 0} empty="No versions yet. Click “New version” to upload a package.">
-        {(vs) => (
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Version</th>
-                <th scope="col">Stage</th>
-                <th scope="col">Aliases</th>
-                <th scope="col">Flavor</th>
-                <th scope="col">Created</th>
-                <th scope="col">By</th>
-              </tr>
-            </thead>
-            <tbody>
-              {vs.map((v) => (
-                <tr key={v.version}>
-                  <td>
-                    <Link to={`/models/${enc(name)}/versions/${v.version}`}>v{v.version}</Link>
-                  </td>
-                  <td>
-                    <Badge value={v.stage} />
-                  </td>
-                  <td>{v.aliases.map((a) => `@${a}`).join(" ")}</td>
-                  <td>{v.flavor || "—"}</td>
-                  <td>{fmtTime(v.created_at)}</td>
-                  <td>{v.created_by}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+      <AsyncTable state={versions} what="versions" empty="No versions yet. Click “New version” to upload a package." cols={["Version", "Stage", "Aliases", "Flavor", "Created", "By"]}>
+        {(v) => (
+          <tr key={v.version}>
+            <td>
+              <Link to={`/models/${enc(name)}/versions/${v.version}`}>v{v.version}</Link>
+            </td>
+            <td>
+              <Badge value={v.stage} />
+            </td>
+            <td>{v.aliases.map((a) => `@${a}`).join(" ")}</td>
+            <td>{v.flavor || "—"}</td>
+            <td>{fmtTime(v.created_at)}</td>
+            <td>{v.created_by}</td>
+          </tr>
         )}
-      </Async>
+      </AsyncTable>
     </section>
   );
 }
@@ -334,16 +292,12 @@ export function VersionDetailPage({ name, version }: { name: string; version: st
   const artifacts = useAsync(() => (prefix ? listArtifacts(prefix) : Promise.resolve(null)), [prefix]);
   const [stage, setStage] = useState("");
   const [alias, setAlias] = useState("");
-  const [actionError, setActionError] = useState<unknown>(null);
-  const act = async (fn: () => Promise<unknown>) => {
-    setActionError(null);
-    try {
+  const { error: actionError, run: perform } = useAction();
+  const act = (fn: () => Promise<unknown>) =>
+    perform(async () => {
       await fn();
       v.reload();
-    } catch (e) {
-      setActionError(e);
-    }
-  };
+    });
   return (
     <section>
       <p className="breadcrumb">
@@ -429,13 +383,7 @@ export function VersionDetailPage({ name, version }: { name: string; version: st
               <Async state={artifacts} what="artifacts" isEmpty={(a) => !a || a.length === 0} empty="No files under this version's source.">
                 {(files) => (
                   <table className="table">
-                    <thead>
-                      <tr>
-                        <th scope="col">File</th>
-                        <th scope="col">Size</th>
-                        <th scope="col">SHA-256 (recorded)</th>
-                      </tr>
-                    </thead>
+                    <TableHead cols={["File", "Size", "SHA-256 (recorded)"]} />
                     <tbody>
                       {files!.map((f) => (
                         <tr key={f.path}>
@@ -467,12 +415,7 @@ function SignatureTable({ title, spec }: { title: string; spec: { name?: string;
   return (
     <table className="table compact">
       <caption>{title}</caption>
-      <thead>
-        <tr>
-          <th scope="col">Name</th>
-          <th scope="col">Type</th>
-        </tr>
-      </thead>
+      <TableHead cols={["Name", "Type"]} />
       <tbody>
         {spec.map((c, i) => (
           <tr key={i}>

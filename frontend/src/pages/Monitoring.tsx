@@ -4,8 +4,9 @@ import { api, enc, listAll, type Page } from "../lib/api";
 import { Link } from "../lib/router";
 import { useAsync } from "../lib/useAsync";
 import type { AlarmRule, Monitor, Project } from "../lib/types";
-import { Async, Badge, ErrorBox, Gated, PageHeader } from "../components/ui";
+import { Async, AsyncTable, Badge, ErrorBox, Gated, PageHeader, TableHead } from "../components/ui";
 import { fmtNum, fmtTime } from "../lib/format";
+import { useAction } from "../lib/useAction";
 
 interface ReportSummary {
   id: string;
@@ -58,16 +59,7 @@ export function MonitoringPage() {
       >
         {(ms) => (
           <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Monitor</th>
-                <th scope="col">Project</th>
-                <th scope="col">Target</th>
-                <th scope="col">Schedule</th>
-                <th scope="col">Last check</th>
-                <th scope="col">Alarms</th>
-              </tr>
-            </thead>
+            <TableHead cols={["Monitor", "Project", "Target", "Schedule", "Last check", "Alarms"]} />
             <tbody>
               {ms.map((m) => {
                 const mine = (rules.data ?? []).filter((r) => r.monitor_id === m.id);
@@ -100,59 +92,39 @@ export function MonitoringPage() {
 }
 
 function AlarmTable({ state }: { state: ReturnType<typeof useAsync<AlarmRule[]>> }) {
-  const [error, setError] = useState<unknown>(null);
-  const ack = async (r: AlarmRule) => {
-    setError(null);
-    try {
+  const { error, run: perform } = useAction();
+  const ack = (r: AlarmRule) =>
+    perform(async () => {
       await api.post(`/api/v1/alarms/rules/${enc(r.id)}/ack`, {});
       state.reload();
-    } catch (e) {
-      setError(e);
-    }
-  };
+    });
   return (
     <>
       {error !== null && <ErrorBox error={error} />}
-      <Async state={state} what="alarm rules" isEmpty={(r) => r.length === 0} empty="No alarm rules. Each new monitor gets the default rules; monitoring_team or admin can add more (POST /api/v1/alarms/rules).">
-        {(rs) => (
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Rule</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Threshold</th>
-                <th scope="col">State</th>
-                <th scope="col">Reason</th>
-                <th scope="col">Acknowledgement</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rs.map((r) => (
-                <tr key={r.id}>
-                  <td>{r.name || r.kind}</td>
-                  <td>{r.kind}</td>
-                  <td>{fmtNum(r.threshold)}</td>
-                  <td>
-                    <Badge value={r.state} />
-                  </td>
-                  <td>{r.state_reason || "—"}</td>
-                  <td>
-                    {r.state !== "ALARM" ? (
-                      "—"
-                    ) : r.acknowledged ? (
-                      "acknowledged"
-                    ) : (
-                      <Gated perm="manage_alerts" onClick={() => void ack(r)} aria-label={`Acknowledge ${r.name || r.kind}`}>
-                        Acknowledge
-                      </Gated>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+      <AsyncTable state={state} what="alarm rules" empty="No alarm rules. Each new monitor gets the default rules; monitoring_team or admin can add more (POST /api/v1/alarms/rules)." cols={["Rule", "Kind", "Threshold", "State", "Reason", "Acknowledgement"]}>
+        {(r) => (
+          <tr key={r.id}>
+            <td>{r.name || r.kind}</td>
+            <td>{r.kind}</td>
+            <td>{fmtNum(r.threshold)}</td>
+            <td>
+              <Badge value={r.state} />
+            </td>
+            <td>{r.state_reason || "—"}</td>
+            <td>
+              {r.state !== "ALARM" ? (
+                "—"
+              ) : r.acknowledged ? (
+                "acknowledged"
+              ) : (
+                <Gated perm="manage_alerts" onClick={() => void ack(r)} aria-label={`Acknowledge ${r.name || r.kind}`}>
+                  Acknowledge
+                </Gated>
+              )}
+            </td>
+          </tr>
         )}
-      </Async>
+      </AsyncTable>
     </>
   );
 }
@@ -165,23 +137,15 @@ export function MonitorDetailPage({ id }: { id: string }) {
   const [reportId, setReportId] = useState<string | null>(null);
   const current = reportId ?? reports.data?.[0]?.id ?? null;
   const report = useAsync(() => (current ? api.get<FullReport>(`/api/v1/monitors/${enc(id)}/reports/${enc(current)}`) : Promise.resolve(null)), [id, current]);
-  const [runError, setRunError] = useState<unknown>(null);
-  const [running, setRunning] = useState(false);
-  const run = async () => {
-    setRunError(null);
-    setRunning(true);
-    try {
+  const { error: runError, busy: running, run: perform } = useAction();
+  const run = () =>
+    perform(async () => {
       const r = await api.post<ReportSummary>(`/api/v1/monitors/${enc(id)}/run`, {});
       setReportId(r.id);
       reports.reload();
       scores.reload();
       rules.reload();
-    } catch (e) {
-      setRunError(e);
-    } finally {
-      setRunning(false);
-    }
-  };
+    });
   return (
     <section>
       <p className="breadcrumb">
@@ -216,43 +180,27 @@ export function MonitorDetailPage({ id }: { id: string }) {
       </Async>
       {runError !== null && <ErrorBox error={runError} />}
       <h2>Drift reports</h2>
-      <Async state={reports} what="reports" isEmpty={(r) => r.length === 0} empty="No reports yet. Click “Run check now” (or wait for the schedule).">
-        {(rs) => (
-          <table className="table compact">
-            <thead>
-              <tr>
-                <th scope="col">Report</th>
-                <th scope="col">Status</th>
-                <th scope="col">Dataset drift</th>
-                <th scope="col">Drifted features</th>
-                <th scope="col">Rows</th>
-                <th scope="col">Trigger</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rs.map((r) => (
-                <tr key={r.id} className={r.id === current ? "current" : ""}>
-                  <td>
-                    <button type="button" className="link" onClick={() => setReportId(r.id)} aria-pressed={r.id === current}>
-                      {fmtTime(r.created_at)}
-                    </button>
-                  </td>
-                  <td>
-                    <Badge value={r.status} />
-                    {r.error ? <div className="muted">{r.error}</div> : null}
-                  </td>
-                  <td>{r.status === "succeeded" ? <Badge value={r.dataset_drift ? "DRIFT" : "NO DRIFT"} /> : "—"}</td>
-                  <td>
-                    {r.drifted_features}/{r.total_features} ({fmtNum(r.drift_share, 3)})
-                  </td>
-                  <td>{r.current_rows}</td>
-                  <td>{r.trigger}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+      <AsyncTable state={reports} what="reports" empty="No reports yet. Click “Run check now” (or wait for the schedule)." cols={["Report", "Status", "Dataset drift", "Drifted features", "Rows", "Trigger"]} className="table compact">
+        {(r) => (
+          <tr key={r.id} className={r.id === current ? "current" : ""}>
+            <td>
+              <button type="button" className="link" onClick={() => setReportId(r.id)} aria-pressed={r.id === current}>
+                {fmtTime(r.created_at)}
+              </button>
+            </td>
+            <td>
+              <Badge value={r.status} />
+              {r.error ? <div className="muted">{r.error}</div> : null}
+            </td>
+            <td>{r.status === "succeeded" ? <Badge value={r.dataset_drift ? "DRIFT" : "NO DRIFT"} /> : "—"}</td>
+            <td>
+              {r.drifted_features}/{r.total_features} ({fmtNum(r.drift_share, 3)})
+            </td>
+            <td>{r.current_rows}</td>
+            <td>{r.trigger}</td>
+          </tr>
         )}
-      </Async>
+      </AsyncTable>
       <Async state={report} what="report">
         {(r) => (r && r.report?.features ? <FeatureResults features={r.report.features} /> : null)}
       </Async>
@@ -279,17 +227,7 @@ function FeatureResults({ features }: { features: FeatureResult[] }) {
     <>
       <h3>Per-feature results</h3>
       <table className="table compact">
-        <thead>
-          <tr>
-            <th scope="col">Feature</th>
-            <th scope="col">Method</th>
-            <th scope="col">Statistic</th>
-            <th scope="col">p-value</th>
-            <th scope="col">Threshold</th>
-            <th scope="col">Drift</th>
-            <th scope="col">Distribution</th>
-          </tr>
-        </thead>
+        <TableHead cols={["Feature", "Method", "Statistic", "p-value", "Threshold", "Drift", "Distribution"]} />
         <tbody>
           {features.map((x) => (
             <tr key={x.column} className={x.column === feature ? "current" : ""}>

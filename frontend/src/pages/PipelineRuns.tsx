@@ -4,8 +4,9 @@ import { useFeature } from "../lib/capabilities";
 import { Link } from "../lib/router";
 import { useAsync } from "../lib/useAsync";
 import type { Run, StageRun } from "../lib/types";
-import { Async, Badge, ErrorBox, Gated } from "../components/ui";
+import { AsyncTable, Badge, ErrorBox, Gated, TableHead } from "../components/ui";
 import { fmtDuration, fmtTime } from "../lib/format";
+import { useAction } from "../lib/useAction";
 
 const TERMINAL = new Set(["SUCCEEDED", "FAILED", "CANCELLED", "CANCELED", "TIMED_OUT", "SKIPPED"]);
 export const isTerminal = (s?: string) => !!s && TERMINAL.has(s.toUpperCase());
@@ -56,7 +57,7 @@ export function PipelineRunsPanel({
 }) {
   const hasRuns = useFeature("runs");
   const [selected, setSelected] = useState<string | null>(null);
-  const [startError, setStartError] = useState<unknown>(null);
+  const { error: startError, run: perform } = useAction();
   const runs = useAsync(
     () => (hasRuns ? api.get<Page<Run>>("/api/v1/runs", { project, max_results: 100 }).then((p) => p.items.filter((r) => r.pipeline === pipeline).slice(0, 20)) : Promise.resolve([])),
     [project, pipeline, hasRuns],
@@ -74,18 +75,14 @@ export function PipelineRunsPanel({
     if (runStatus) reloadRuns();
   }, [runStatus, reloadRuns]);
   if (!hasRuns) return null;
-  const start = async (noop: boolean) => {
-    setStartError(null);
-    try {
+  const start = (noop: boolean) =>
+    perform(async () => {
       // The spec as edited; the server registers it as a new version when it changed.
       const r = await api.post<Run>("/api/v1/runs", { spec, noop });
       setSelected(r.id);
       runs.reload();
       onStarted?.();
-    } catch (e) {
-      setStartError(e);
-    }
-  };
+    });
   return (
     <section aria-label="Pipeline runs">
       <h2>Runs</h2>
@@ -98,38 +95,24 @@ export function PipelineRunsPanel({
         </Gated>
       </div>
       {startError !== null && <ErrorBox error={startError} />}
-      <Async state={runs} what="runs" isEmpty={(r) => r.length === 0} empty="No runs of this pipeline yet. Click “Run pipeline” to start one.">
-        {(rs) => (
-          <table className="table compact">
-            <thead>
-              <tr>
-                <th scope="col">Run</th>
-                <th scope="col">Status</th>
-                <th scope="col">Started</th>
-                <th scope="col">Show on graph</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rs.map((r) => (
-                <tr key={r.id}>
-                  <td>
-                    <Link to={`/runs/${enc(r.id)}`}>{r.id.slice(-8)}</Link>
-                  </td>
-                  <td>
-                    <Badge value={r.status} />
-                  </td>
-                  <td>{fmtTime(r.started_at ?? r.created_at)}</td>
-                  <td>
-                    <button type="button" onClick={() => setSelected(r.id === selected ? null : r.id)} aria-pressed={r.id === selected}>
-                      {r.id === selected ? "Hide" : "Colour graph"}
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+      <AsyncTable state={runs} what="runs" empty="No runs of this pipeline yet. Click “Run pipeline” to start one." cols={["Run", "Status", "Started", "Show on graph"]} className="table compact">
+        {(r) => (
+          <tr key={r.id}>
+            <td>
+              <Link to={`/runs/${enc(r.id)}`}>{r.id.slice(-8)}</Link>
+            </td>
+            <td>
+              <Badge value={r.status} />
+            </td>
+            <td>{fmtTime(r.started_at ?? r.created_at)}</td>
+            <td>
+              <button type="button" onClick={() => setSelected(r.id === selected ? null : r.id)} aria-pressed={r.id === selected}>
+                {r.id === selected ? "Hide" : "Colour graph"}
+              </button>
+            </td>
+          </tr>
         )}
-      </Async>
+      </AsyncTable>
       {run && <StagesTable run={run} />}
     </section>
   );
@@ -159,17 +142,7 @@ export function StagesTable({ run }: { run: Run }) {
   return (
     <>
       <table className="table compact" aria-label={`Stages of run ${run.id}`}>
-        <thead>
-          <tr>
-            <th scope="col">Stage</th>
-            <th scope="col">Type</th>
-            <th scope="col">Status</th>
-            <th scope="col">Attempts</th>
-            <th scope="col">Duration</th>
-            <th scope="col">Outputs</th>
-            <th scope="col">Logs</th>
-          </tr>
-        </thead>
+        <TableHead cols={["Stage", "Type", "Status", "Attempts", "Duration", "Outputs", "Logs"]} />
         <tbody>
           {(run.stages ?? []).map((s) => (
             <tr key={s.id}>

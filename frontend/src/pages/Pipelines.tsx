@@ -6,7 +6,7 @@ import { useFeature } from "../lib/capabilities";
 import { navigate, useLocation } from "../lib/router";
 import { useAsync } from "../lib/useAsync";
 import type { Project } from "../lib/types";
-import { Async, Badge, ErrorBox, Field, Gated, PageHeader } from "../components/ui";
+import { Async, Badge, ErrorBox, Field, Gated, PageHeader, ProjectOptions, TableHead } from "../components/ui";
 import { fmtTime } from "../lib/format";
 import {
   PARAMS,
@@ -105,12 +105,7 @@ function PipelinePicker({ projects, project, name, onPick }: { projects: Project
       <Field label="Project">
         {(id) => (
           <select id={id} value={project} onChange={(e) => onPick(e.target.value, "")}>
-            <option value="">— choose —</option>
-            {projects.map((p) => (
-              <option key={p.id} value={p.name}>
-                {p.name}
-              </option>
-            ))}
+            <ProjectOptions projects={projects} />
           </select>
         )}
       </Field>
@@ -529,14 +524,7 @@ function PipelineEditor({ project, name }: { project: string; name: string }) {
         <>
           <h2>Locks</h2>
           <table className="table compact">
-            <thead>
-              <tr>
-                <th scope="col">Stage</th>
-                <th scope="col">Status</th>
-                <th scope="col">Locked by</th>
-                <th scope="col">Unlock approval</th>
-              </tr>
-            </thead>
+            <TableHead cols={["Stage", "Status", "Locked by", "Unlock approval"]} />
             <tbody>
               {locks.data.map((l) => (
                 <tr key={l.stage}>

@@ -5,8 +5,9 @@ import { useFeature } from "../lib/capabilities";
 import { Link, navigate } from "../lib/router";
 import { useAsync } from "../lib/useAsync";
 import type { Deployment, Model, Project, Run } from "../lib/types";
-import { Async, Badge, ErrorBox, Field, Gated, PageHeader } from "../components/ui";
+import { Async, AsyncTable, Badge, ErrorBox, Field, Gated, PageHeader, TableHead } from "../components/ui";
 import { fmtTime } from "../lib/format";
+import { useAction } from "../lib/useAction";
 
 export function ProjectsPage() {
   const { can } = useAuth();
@@ -25,45 +26,30 @@ export function ProjectsPage() {
         <label htmlFor="project-search">Search projects</label>
         <input id="project-search" type="search" value={q} onChange={(e) => setQ(e.target.value)} placeholder="name or description" />
       </div>
-      <Async
+      <AsyncTable
         state={list}
         what="projects"
-        isEmpty={(p) => p.length === 0}
         empty={q ? "No project matches this search." : can("create") ? "No projects yet. Click “New project” to create the first one." : "No projects yet. Ask an ml_engineer, data_engineer or admin to create one."}
+        cols={["Name", "Description", "Owner", "Tags", "Created"]}
       >
-        {(projects) => (
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Description</th>
-                <th scope="col">Owner</th>
-                <th scope="col">Tags</th>
-                <th scope="col">Created</th>
-              </tr>
-            </thead>
-            <tbody>
-              {projects.map((p) => (
-                <tr key={p.id}>
-                  <td>
-                    <Link to={`/projects/${enc(p.name)}`}>{p.name}</Link>
-                  </td>
-                  <td>{p.description}</td>
-                  <td>{p.owner}</td>
-                  <td>
-                    {Object.entries(p.tags ?? {}).map(([k, v]) => (
-                      <span key={k} className="tag">
-                        {k}={v}
-                      </span>
-                    ))}
-                  </td>
-                  <td>{fmtTime(p.created_at)}</td>
-                </tr>
+        {(p) => (
+          <tr key={p.id}>
+            <td>
+              <Link to={`/projects/${enc(p.name)}`}>{p.name}</Link>
+            </td>
+            <td>{p.description}</td>
+            <td>{p.owner}</td>
+            <td>
+              {Object.entries(p.tags ?? {}).map(([k, v]) => (
+                <span key={k} className="tag">
+                  {k}={v}
+                </span>
               ))}
-            </tbody>
-          </table>
+            </td>
+            <td>{fmtTime(p.created_at)}</td>
+          </tr>
         )}
-      </Async>
+      </AsyncTable>
     </section>
   );
 }
@@ -72,22 +58,15 @@ function CreateProject({ onCreated }: { onCreated: (p: Project) => void }) {
   const [name, setName] = useState("");
   const [description, setDescription] = useState("");
   const [repo, setRepo] = useState("");
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: FormEvent) => {
+  const { error, busy, run: perform } = useAction();
+  const submit = (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    return perform(async () => {
       const body: Record<string, string> = { name };
       if (description) body.description = description;
       if (repo) body.github_repo = repo;
       onCreated(await api.post<Project>("/api/v1/projects", body));
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form className="card form" onSubmit={submit} aria-label="Create a project">
@@ -233,15 +212,7 @@ export function ProjectDetailPage({ name }: { name: string }) {
 export function RunsTable({ runs }: { runs: Run[] }) {
   return (
     <table className="table">
-      <thead>
-        <tr>
-          <th scope="col">Run</th>
-          <th scope="col">Pipeline</th>
-          <th scope="col">Status</th>
-          <th scope="col">Started</th>
-          <th scope="col">By</th>
-        </tr>
-      </thead>
+      <TableHead cols={["Run", "Pipeline", "Status", "Started", "By"]} />
       <tbody>
         {runs.map((r) => (
           <tr key={r.id}>
@@ -261,29 +232,29 @@ export function RunsTable({ runs }: { runs: Run[] }) {
   );
 }
 
+// The first cells of a deployment row: its short id (a link), the model version or alias, the environment.
+export function DeploymentCells({ d }: { d: Deployment }) {
+  return (
+    <>
+      <td>
+        <Link to={`/deployments/${enc(d.id)}`}>{d.id.slice(-8)}</Link>
+      </td>
+      <td>
+        {d.model ?? d.model_name} {d.version !== undefined ? `v${d.version}` : d.alias ? `@${d.alias}` : ""}
+      </td>
+      <td>{d.environment}</td>
+    </>
+  );
+}
+
 export function DeploymentsTable({ deployments }: { deployments: Deployment[] }) {
   return (
     <table className="table">
-      <thead>
-        <tr>
-          <th scope="col">Deployment</th>
-          <th scope="col">Model</th>
-          <th scope="col">Environment</th>
-          <th scope="col">Strategy</th>
-          <th scope="col">Status</th>
-          <th scope="col">Requested</th>
-        </tr>
-      </thead>
+      <TableHead cols={["Deployment", "Model", "Environment", "Strategy", "Status", "Requested"]} />
       <tbody>
         {deployments.map((d) => (
           <tr key={d.id}>
-            <td>
-              <Link to={`/deployments/${enc(d.id)}`}>{d.id.slice(-8)}</Link>
-            </td>
-            <td>
-              {d.model ?? d.model_name} {d.version !== undefined ? `v${d.version}` : d.alias ? `@${d.alias}` : ""}
-            </td>
-            <td>{d.environment}</td>
+            <DeploymentCells d={d} />
             <td>{d.strategy ?? "—"}</td>
             <td>
               <Badge value={d.status} />
