@@ -4,8 +4,10 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cli/commands.h"
 #include "common/http_client.h"
 
 namespace studio::cli {
@@ -105,6 +107,23 @@ void ProgressBar::Finish() {
   if (!enabled_) return;
   Update(total_);
   fprintf(stderr, "\n");
+}
+
+int ReportApiError(const Status& st) {
+  std::cerr << "error: " << st.message() << "\n";
+  for (const auto& [field, problem] : st.details())
+    std::cerr << "  " << field << ": " << problem << "\n";
+  switch (st.code()) {
+    case ErrorCode::kInvalidParameterValue:
+    case ErrorCode::kResourceDoesNotExist:
+    case ErrorCode::kResourceAlreadyExists:
+    case ErrorCode::kAlreadyExists:
+    case ErrorCode::kResourceConflict:
+    case ErrorCode::kPermissionDenied:
+      return kExitFailed;
+    default:
+      return kExitError;
+  }
 }
 
 }  // namespace studio::cli

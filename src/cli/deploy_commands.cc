@@ -12,22 +12,6 @@
 namespace studio::cli {
 namespace {
 
-int Report(const Status& st) {
-  std::cerr << "error: " << st.message() << "\n";
-  for (const auto& [field, problem] : st.details())
-    std::cerr << "  " << field << ": " << problem << "\n";
-  switch (st.code()) {
-    case ErrorCode::kInvalidParameterValue:
-    case ErrorCode::kResourceDoesNotExist:
-    case ErrorCode::kAlreadyExists:
-    case ErrorCode::kResourceConflict:
-    case ErrorCode::kPermissionDenied:
-      return kExitFailed;
-    default:
-      return kExitError;
-  }
-}
-
 std::string WeightsText(const nlohmann::json& w) {
   std::string out;
   if (w.is_object())
@@ -100,9 +84,9 @@ int RunDeploy(const DeployCommandOptions& o, const std::string& model, const std
   if (!project.empty()) body["project"] = project;
   if (!strategy.empty()) body["strategy"] = strategy;
   auto client = ApiClient::Create({o.server, o.token});
-  if (!client.ok()) return Report(client.status());
+  if (!client.ok()) return ReportApiError(client.status());
   auto created = (*client)->Send("POST", "/api/v1/deployments", body);
-  if (!created.ok()) return Report(created.status());
+  if (!created.ok()) return ReportApiError(created.status());
   std::string id = (*created)["id"];
   if (!wait) {
     PrintDeployment(*created, o.json);
@@ -115,7 +99,7 @@ int RunDeploy(const DeployCommandOptions& o, const std::string& model, const std
   nlohmann::json d = *created;
   while (true) {
     auto got = (*client)->Get("/api/v1/deployments/" + UrlEncode(id));
-    if (!got.ok()) return Report(got.status());
+    if (!got.ok()) return ReportApiError(got.status());
     d = *got;
     std::string line = Progress(d);
     if (line != last) {
@@ -137,11 +121,11 @@ int RunDeploy(const DeployCommandOptions& o, const std::string& model, const std
 int RunDeploymentDecision(const DeployCommandOptions& o, const std::string& id,
                           const std::string& verb, const std::string& text) {
   auto client = ApiClient::Create({o.server, o.token});
-  if (!client.ok()) return Report(client.status());
+  if (!client.ok()) return ReportApiError(client.status());
   nlohmann::json body = nlohmann::json::object();
   if (!text.empty()) body[verb == "rollback" ? "reason" : "comment"] = text;
   auto out = (*client)->Send("POST", "/api/v1/deployments/" + UrlEncode(id) + "/" + verb, body);
-  if (!out.ok()) return Report(out.status());
+  if (!out.ok()) return ReportApiError(out.status());
   PrintDeployment(*out, o.json);
   return kExitOk;
 }
@@ -149,13 +133,13 @@ int RunDeploymentDecision(const DeployCommandOptions& o, const std::string& id,
 int RunDeploymentsList(const DeployCommandOptions& o, const std::string& env,
                        const std::string& project, const std::string& status, int max_results) {
   auto client = ApiClient::Create({o.server, o.token});
-  if (!client.ok()) return Report(client.status());
+  if (!client.ok()) return ReportApiError(client.status());
   std::string q = "?max_results=" + std::to_string(max_results);
   if (!env.empty()) q += "&environment=" + UrlEncode(env);
   if (!project.empty()) q += "&project=" + UrlEncode(project);
   if (!status.empty()) q += "&status=" + UrlEncode(status);
   auto out = (*client)->Get("/api/v1/deployments" + q);
-  if (!out.ok()) return Report(out.status());
+  if (!out.ok()) return ReportApiError(out.status());
   if (o.json) {
     std::cout << out->dump(2) << "\n";
     return kExitOk;

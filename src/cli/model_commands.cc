@@ -15,22 +15,6 @@ namespace studio::cli {
 namespace fs = std::filesystem;
 namespace {
 
-int Report(const Status& st) {
-  std::cerr << "error: " << st.message() << "\n";
-  for (const auto& [field, problem] : st.details())
-    std::cerr << "  " << field << ": " << problem << "\n";
-  switch (st.code()) {
-    case ErrorCode::kInvalidParameterValue:
-    case ErrorCode::kResourceDoesNotExist:
-    case ErrorCode::kResourceAlreadyExists:
-    case ErrorCode::kAlreadyExists:
-    case ErrorCode::kPermissionDenied:
-      return kExitFailed;
-    default:
-      return kExitError;
-  }
-}
-
 std::string Q(const std::string& s) { return UrlEncode(s); }
 
 Result<std::unique_ptr<ApiClient>> Connect(const ModelCommandOptions& o) {
@@ -38,9 +22,9 @@ Result<std::unique_ptr<ApiClient>> Connect(const ModelCommandOptions& o) {
 }
 
 // Connects or returns the command's exit code for the failure.
-#define CONNECT_OR_EXIT(client, options)                              \
-  auto client##_result = Connect(options);                            \
-  if (!client##_result.ok()) return Report(client##_result.status()); \
+#define CONNECT_OR_EXIT(client, options)                                      \
+  auto client##_result = Connect(options);                                    \
+  if (!client##_result.ok()) return ReportApiError(client##_result.status()); \
   auto client = std::move(client##_result).value()
 
 void PrintVersionTable(const nlohmann::json& versions) {
@@ -62,9 +46,9 @@ int RunModelRegister(const ModelCommandOptions& o, const std::string& project,
                      const std::string& description, const std::string& git_commit,
                      const std::string& run_id) {
   if (path.empty() == uri.empty())
-    return Report(InvalidArgument("give exactly one of --path and --uri"));
+    return ReportApiError(InvalidArgument("give exactly one of --path and --uri"));
   auto pkg = uri.empty() ? registry::ReadModelPackage(path) : registry::ReadRemoteModelPackage(uri);
-  if (!pkg.ok()) return Report(pkg.status());
+  if (!pkg.ok()) return ReportApiError(pkg.status());
   CONNECT_OR_EXIT(client, o);
   std::string source;
   if (!uri.empty()) {
@@ -87,7 +71,7 @@ int RunModelRegister(const ModelCommandOptions& o, const std::string& project,
             return static_cast<size_t>(in.gcount());
           },
           [&](int64_t sent) { bar.Update(base + sent); });
-      if (!st.ok()) return Report(st);
+      if (!st.ok()) return ReportApiError(st);
       base += f.size;
     }
     bar.Finish();
@@ -101,7 +85,7 @@ int RunModelRegister(const ModelCommandOptions& o, const std::string& project,
       client->Send("POST", "/api/v1/projects/" + Q(project) + "/models", {{"name", name}});
   if (!created.ok() && created.status().code() != ErrorCode::kAlreadyExists &&
       created.status().code() != ErrorCode::kResourceAlreadyExists)
-    return Report(created.status());
+    return ReportApiError(created.status());
   nlohmann::json lineage = {{"file_digests", digests}};
   if (!git_commit.empty()) lineage["git_commit"] = git_commit;
   nlohmann::json body = {
@@ -109,7 +93,7 @@ int RunModelRegister(const ModelCommandOptions& o, const std::string& project,
   if (!description.empty()) body["description"] = description;
   if (!run_id.empty()) body["run_id"] = run_id;
   auto version = client->Send("POST", "/api/v1/models/" + Q(name) + "/versions", body);
-  if (!version.ok()) return Report(version.status());
+  if (!version.ok()) return ReportApiError(version.status());
   if (o.json) {
     std::cout << version->dump() << "\n";
   } else {
@@ -125,7 +109,7 @@ int RunModelList(const ModelCommandOptions& o, const std::string& filter) {
   std::string path = "/api/2.0/mlflow/registered-models/search?max_results=1000";
   if (!filter.empty()) path += "&filter=" + Q(filter);
   auto res = client->Get(path);
-  if (!res.ok()) return Report(res.status());
+  if (!res.ok()) return ReportApiError(res.status());
   auto models = res->value("registered_models", nlohmann::json::array());
   if (o.json) {
     std::cout << models.dump() << "\n";
@@ -147,10 +131,10 @@ int RunModelList(const ModelCommandOptions& o, const std::string& filter) {
 int RunModelShow(const ModelCommandOptions& o, const std::string& name) {
   CONNECT_OR_EXIT(client, o);
   auto model = client->Get("/api/2.0/mlflow/registered-models/get?name=" + Q(name));
-  if (!model.ok()) return Report(model.status());
+  if (!model.ok()) return ReportApiError(model.status());
   auto versions = client->Get("/api/2.0/mlflow/model-versions/search?max_results=1000&filter=" +
                               Q("name = '" + name + "'"));
-  if (!versions.ok()) return Report(versions.status());
+  if (!versions.ok()) return ReportApiError(versions.status());
   auto list = versions->value("model_versions", nlohmann::json::array());
   if (o.json) {
     std::cout << nlohmann::json{{"registered_model", (*model)["registered_model"]},
@@ -173,7 +157,7 @@ int RunModelAlias(const ModelCommandOptions& o, const std::string& name, const s
                                    {{"name", name}, {"alias", alias}})
                     : client->Send("POST", "/api/2.0/mlflow/registered-models/alias",
                                    {{"name", name}, {"alias", alias}, {"version", version}});
-  if (!res.ok()) return Report(res.status());
+  if (!res.ok()) return ReportApiError(res.status());
   if (!o.json) {
     if (remove)
       std::cout << "removed alias " << alias << " from " << name << "\n";
@@ -265,7 +249,7 @@ int RunModelDownload(const ModelCommandOptions& o, const std::string& name,
   CONNECT_OR_EXIT(client, o);
   std::vector<std::string> files;
   if (Status st = DownloadModelVersion(*client, name, version, out_dir, &files); !st.ok())
-    return Report(st);
+    return ReportApiError(st);
   if (o.json)
     std::cout << nlohmann::json{{"files", files}, {"dir", out_dir}}.dump() << "\n";
   else

@@ -64,4 +64,9 @@ class ProgressBar {
   int last_percent_ = -1;
 };
 
+// Prints a server or client error (message, then field problems) to stderr and returns the exit
+// code: 1 when the request was refused on its merits (invalid, missing, duplicate, conflicting,
+// forbidden), 2 for usage and system errors.
+int ReportApiError(const Status& st);
+
 }  // namespace studio::cli
